@@ -1,0 +1,152 @@
+// Package models holds the records of the sports service, their wire forms
+// and the one set of validation rules that the REST API and the admin site
+// both apply.
+package models
+
+import (
+	"time"
+)
+
+// Limits of the validation rules; the OpenAPI schema tags below repeat them
+// and a test checks that the generated document agrees with these constants.
+const (
+	MinID          = 1
+	MaxID          = 1<<53 - 1 // the largest integer a JSON client can hold exactly
+	MinAge         = 1
+	MaxAge         = 120
+	MinUsername    = 3
+	MaxUsername    = 64
+	MinPassword    = 8
+	MaxPassword    = 128
+	MaxName        = 100
+	MaxGameName    = 200
+	MaxGameOfficls = 100
+)
+
+// Login is an account as the API shows it: never with its password.
+type Login struct {
+	LoginID  int64  `json:"login_id" minimum:"1" maximum:"9007199254740991"`
+	Username string `json:"username"`
+}
+
+// LoginCreate is the body of POST /ch11/login/add.
+type LoginCreate struct {
+	LoginID  int64  `json:"login_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
+	Username string `json:"username" minLength:"3" maxLength:"64"`
+	Password string `json:"password" minLength:"8" maxLength:"128" format:"password" writeOnly:"true"`
+}
+
+// LoginUpdate is the body of PATCH /ch11/login/update: the current password
+// proves the caller may change it.
+type LoginUpdate struct {
+	Username    string `json:"username" minLength:"3" maxLength:"64"`
+	Password    string `json:"password" minLength:"1" maxLength:"128" format:"password" writeOnly:"true" doc:"current password"`
+	NewPassword string `json:"new_password" minLength:"8" maxLength:"128" format:"password" writeOnly:"true"`
+}
+
+// LoginVerify is the body of POST /ch11/login/verify.
+type LoginVerify struct {
+	Username string `json:"username" minLength:"1" maxLength:"64"`
+	Password string `json:"password" minLength:"1" maxLength:"128" format:"password" writeOnly:"true"`
+}
+
+// Official is a referee or umpire.
+type Official struct {
+	OfficialID  int64  `json:"official_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
+	FirstName   string `json:"fname" minLength:"1" maxLength:"100"`
+	LastName    string `json:"lname" minLength:"1" maxLength:"100"`
+	Age         int    `json:"age" minimum:"1" maximum:"120"`
+	Birthday    Date   `json:"birthday" doc:"not in the future"`
+	DateStarted Date   `json:"date_started" doc:"not before birthday"`
+}
+
+// OfficialPatch is the body of PATCH /ch11/official/update/{id}: only the
+// fields present change.
+type OfficialPatch struct {
+	FirstName   *string `json:"fname,omitempty" minLength:"1" maxLength:"100"`
+	LastName    *string `json:"lname,omitempty" minLength:"1" maxLength:"100"`
+	Age         *int    `json:"age,omitempty" minimum:"1" maximum:"120"`
+	Birthday    *Date   `json:"birthday,omitempty"`
+	DateStarted *Date   `json:"date_started,omitempty"`
+}
+
+// Player is an athlete, optionally taking part in a game.
+type Player struct {
+	PlayerID    int64  `json:"player_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
+	FirstName   string `json:"fname" minLength:"1" maxLength:"100"`
+	LastName    string `json:"lname" minLength:"1" maxLength:"100"`
+	Age         int    `json:"age" minimum:"1" maximum:"120"`
+	Birthday    Date   `json:"birthday" doc:"not in the future"`
+	DateStarted Date   `json:"date_started" doc:"not before birthday"`
+	GameID      *int64 `json:"game_id" required:"false" nullable:"true" minimum:"1" maximum:"9007199254740991" doc:"id of an existing game, or null"`
+}
+
+// PlayerPatch is the body of PATCH /ch11/player/update/{id}.
+type PlayerPatch struct {
+	FirstName   *string `json:"fname,omitempty" minLength:"1" maxLength:"100"`
+	LastName    *string `json:"lname,omitempty" minLength:"1" maxLength:"100"`
+	Age         *int    `json:"age,omitempty" minimum:"1" maximum:"120"`
+	Birthday    *Date   `json:"birthday,omitempty"`
+	DateStarted *Date   `json:"date_started,omitempty"`
+	GameID      *int64  `json:"game_id,omitempty" minimum:"1" maximum:"9007199254740991" doc:"id of an existing game"`
+}
+
+// Game is a fixture with the officials who run it.
+type Game struct {
+	GameID    int64   `json:"game_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
+	Name      string  `json:"name" minLength:"1" maxLength:"200"`
+	DateStart Date    `json:"date_start"`
+	DateEnd   Date    `json:"date_end" doc:"not before date_start"`
+	Officials []int64 `json:"officials" maxItems:"100" uniqueItems:"true" doc:"ids of existing officials"`
+}
+
+// GamePatch is the body of PATCH /ch11/game/update/{id}.
+type GamePatch struct {
+	Name      *string  `json:"name,omitempty" minLength:"1" maxLength:"200"`
+	DateStart *Date    `json:"date_start,omitempty"`
+	DateEnd   *Date    `json:"date_end,omitempty"`
+	Officials *[]int64 `json:"officials,omitempty" maxItems:"100" uniqueItems:"true"`
+}
+
+// Apply returns o with the patch's fields set.
+func (p OfficialPatch) Apply(o Official) Official {
+	set(&o.FirstName, p.FirstName)
+	set(&o.LastName, p.LastName)
+	set(&o.Age, p.Age)
+	set(&o.Birthday, p.Birthday)
+	set(&o.DateStarted, p.DateStarted)
+	return o
+}
+
+// Apply returns pl with the patch's fields set.
+func (p PlayerPatch) Apply(pl Player) Player {
+	set(&pl.FirstName, p.FirstName)
+	set(&pl.LastName, p.LastName)
+	set(&pl.Age, p.Age)
+	set(&pl.Birthday, p.Birthday)
+	set(&pl.DateStarted, p.DateStarted)
+	if p.GameID != nil {
+		id := *p.GameID
+		pl.GameID = &id
+	}
+	return pl
+}
+
+// Apply returns g with the patch's fields set.
+func (p GamePatch) Apply(g Game) Game {
+	set(&g.Name, p.Name)
+	set(&g.DateStart, p.DateStart)
+	set(&g.DateEnd, p.DateEnd)
+	set(&g.Officials, p.Officials)
+	return g
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// Today is the current date in UTC; validation takes it as an argument so
+// that tests can fix it.
+func Today() Date { return DateOf(time.Now()) }
