@@ -2,46 +2,37 @@ package discovery
 
 import "testing"
 
+// call is one balancer.start call: which app, how many instances.
+type call struct {
+	app string
+	n   int
+}
+
 func TestRoundRobin(t *testing.T) {
 	tests := []struct {
 		name  string
-		calls []struct {
-			app string
-			n   int
-		}
-		want []int
+		calls []call
+		want  []int
 	}{
 		{
-			name: "cycles through instances",
-			calls: []struct {
-				app string
-				n   int
-			}{{"A", 3}, {"A", 3}, {"A", 3}, {"A", 3}},
-			want: []int{0, 1, 2, 0},
+			name:  "cycles through instances",
+			calls: []call{{"A", 3}, {"A", 3}, {"A", 3}, {"A", 3}},
+			want:  []int{0, 1, 2, 0},
 		},
 		{
-			name: "one counter per app, app names case-insensitive",
-			calls: []struct {
-				app string
-				n   int
-			}{{"a", 2}, {"B", 2}, {"A", 2}, {"b", 2}, {"a", 2}},
-			want: []int{0, 0, 1, 1, 0},
+			name:  "one counter per app, app names case-insensitive",
+			calls: []call{{"a", 2}, {"B", 2}, {"A", 2}, {"b", 2}, {"a", 2}},
+			want:  []int{0, 0, 1, 1, 0},
 		},
 		{
-			name: "follows a changing instance count",
-			calls: []struct {
-				app string
-				n   int
-			}{{"A", 2}, {"A", 2}, {"A", 1}, {"A", 3}},
-			want: []int{0, 1, 0, 0},
+			name:  "follows a changing instance count",
+			calls: []call{{"A", 2}, {"A", 2}, {"A", 1}, {"A", 3}},
+			want:  []int{0, 1, 0, 0},
 		},
 		{
-			name: "no instances",
-			calls: []struct {
-				app string
-				n   int
-			}{{"A", 0}},
-			want: []int{0},
+			name:  "no instances",
+			calls: []call{{"A", 0}},
+			want:  []int{0},
 		},
 	}
 	for _, tt := range tests {

@@ -227,6 +227,10 @@ func (r *Registrar) readinessStatus(ctx context.Context) string {
 // on shutdown, before draining HTTP, so that callers stop picking this
 // instance while it still answers. It is safe to call more than once and
 // when discovery is disabled.
+//
+// It first waits for a request of Run's loop that is under way (so that no
+// late heartbeat or registration can follow the DELETE); with Eureka hanging
+// that is up to RequestTimeout per server, so give ctx a few seconds more.
 func (r *Registrar) Deregister(ctx context.Context) error {
 	if !r.cfg.Enabled() {
 		return nil
