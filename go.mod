@@ -3,7 +3,7 @@ module github.com/osms/sports-service
 go 1.26.8
 
 require (
-	github.com/ArthurHlt/go-eureka-client v1.1.0 // indirect
+	github.com/ArthurHlt/go-eureka-client v1.1.0
 	github.com/FerretDB/FerretDB v1.24.2 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
