@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/osms/sports-service/config"
@@ -96,6 +98,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
 	}
 
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	hostname, _ := os.Hostname()
+	info.Instance = net.JoinHostPort(hostname, strconv.Itoa(port))
+
+	readiness := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
+		defer cancel()
+		return store.Ping(ctx)
+	}
+	agent, err := newDiscovery(getenv, port, logger, readiness, info.Version)
+	if err != nil {
+		return err
+	}
+	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAgent()
+	if agent.Enabled() {
+		go agent.Run(agentCtx)
+	}
+
 	router := handlers.NewRouter(handlers.Options{
 		Logger:         logger,
 		Store:          store,
@@ -105,8 +131,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		BodyLimit:      cfg.BodyLimit,
 		APIToken:       cfg.APIToken,
 		CORSOrigins:    cfg.CORSOrigins,
+		Discovery:      agent,
 		Health: []handlers.HealthCheck{
 			{Name: "database", Ready: true, Check: databaseCheck(store, info.Database)},
+			{Name: "discovery", Ready: false, Check: agent.HealthCheck},
 		},
 	})
 
@@ -119,10 +147,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "version", info.Version)
 
@@ -138,6 +162,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	// Leave the registry first, so that no new traffic is sent here while
+	// the in-flight requests drain.
+	agent.Deregister(shutdownCtx)
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		logger.Error("shutdown did not finish in time; closing connections", "error", err)
 		_ = srv.Close()

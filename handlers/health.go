@@ -51,6 +51,7 @@ type BuildInfo struct {
 	GoVersion string    `json:"go_version"`
 	StartTime time.Time `json:"start_time"`
 	Database  string    `json:"database" doc:"embedded (FerretDB/SQLite) or external MongoDB"`
+	Instance  string    `json:"instance" doc:"host:port of this instance"`
 }
 
 func runChecks(ctx context.Context, checks []HealthCheck, readyOnly bool, timeout time.Duration) (int, Health) {

@@ -70,6 +70,8 @@ type Options struct {
 	Observe []gin.HandlerFunc
 	// Routes adds routes owned by other packages (e.g. /metrics).
 	Routes []func(*gin.Engine)
+	// Discovery answers /ch11/discovery/...; nil leaves those routes out.
+	Discovery Discovery
 	// Mounts are the legacy sub-applications.
 	Mounts []Mount
 }
@@ -128,6 +130,9 @@ func NewRouter(o Options) *gin.Engine {
 		name: "game", plural: "games",
 		add: s.CreateGame, get: s.GetGame, list: s.ListGames, update: s.UpdateGame, delete: s.DeleteGame,
 	})
+	if o.Discovery != nil {
+		registerDiscovery(api, o.Discovery) // /ch11/discovery/{app}, /ch11/discovery/{app}/info
+	}
 	registerHealth(api, o.Health, o.ReadyTimeout, o.Build) // /health, /health/live, /health/ready, /info
 	registerDocs(r)                                        // /docs; /openapi.json comes from apiConfig
 
