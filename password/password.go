@@ -44,11 +44,20 @@ type Hasher struct {
 // NewHasher returns a Hasher using p.
 func NewHasher(p Params) (*Hasher, error) {
 	h := &Hasher{params: p}
-	dummy, err := h.Hash("dummy password for unknown users")
-	if err != nil {
-		return nil, err
+	// The dummy needs the real parameters, so that verifying against it
+	// costs what a real verification costs, but not a real key: random bytes
+	// match no password either. Hashing one here would allocate argon2's
+	// whole memory (19 MiB by default) at start-up, which the Go runtime then
+	// keeps resident while the service idles.
+	key := make([]byte, p.KeyLen)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("read dummy key: %w", err)
 	}
-	h.dummy = dummy
+	salt := make([]byte, p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("read salt: %w", err)
+	}
+	h.dummy = h.encode(salt, key)
 	return h, nil
 }
 
@@ -59,10 +68,15 @@ func (h *Hasher) Hash(password string) (string, error) {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.Memory, h.params.Threads, h.params.KeyLen)
+	return h.encode(salt, key), nil
+}
+
+// encode formats a PHC string.
+func (h *Hasher) encode(salt, key []byte) string {
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, h.params.Memory, h.params.Time, h.params.Threads,
-		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+		enc.EncodeToString(salt), enc.EncodeToString(key))
 }
 
 // Verify reports whether password matches the PHC string hash. An empty hash

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// dbPlayers is the collection size of the database-route scenario: list/all
+// returns all of them.
+const dbPlayers = 100
+
+// scenarioDB compares get-by-id and list/all through the service with the
+// database's own ceiling: the ceiling tool running the same queries with
+// plain driver calls at the same concurrency against the same FerretDB
+// process. FerretDB runs as a process of its own (SQLite backend, the
+// embedded database's code) so that both clients share one server and the
+// service's CPU excludes the database's.
+func scenarioDB(ctx context.Context, s *suite) error {
+	dir, err := s.tempDir("db")
+	if err != nil {
+		return err
+	}
+	db, err := startFerret(s, "ferretdb-db", filepath.Join(dir, "sqlite"), "")
+	if err != nil {
+		return err
+	}
+	defer db.stop()
+	if err := seedPlayers(ctx, db.uri, dbPlayers); err != nil {
+		return err
+	}
+	svc, err := startService(s, "service-db", filepath.Join(dir, "unused"), db.uri)
+	if err != nil {
+		return err
+	}
+	defer svc.stop()
+	if err := checkSeed(ctx, svc.base, dbPlayers); err != nil {
+		return err
+	}
+
+	t := s.addTable(&table{ID: "db", Title: fmt.Sprintf("Database routes vs the plain driver loop (%d players, FerretDB/SQLite in its own process)", dbPlayers),
+		Note: fmt.Sprintf("wrk -t%d -c%d against the service; the ceiling tool runs the same FindOne/Find with %d goroutines against the same FerretDB, "+
+			"alternating with wrk, %d runs of %s each; medians. CPU columns: CPU ms per 1,000 requests of the service process and of the ceiling process "+
+			"(the driver's client-side work); their difference is our layer's own cost (HTTP, routing, middleware, JSON). Target: service >= 85%% of the ceiling.",
+			s.threads, s.conns, s.conns, s.runs, s.dur),
+		Header: []string{"route", "service req/s", "ceiling req/s", "ratio", "target", "service p50 / p99 ms", "ceiling p50 / p99 ms",
+			"service CPU ms/1k", "driver CPU ms/1k", "ours CPU ms/1k", "FerretDB CPU ms/1k (service / ceiling)"},
+		Runs: map[string][]Load{}})
+
+	for _, r := range []struct {
+		name, mode, url string
+		ids, want       int
+	}{
+		{"get-by-id", "get", svc.base + "/ch11/player/get/", dbPlayers, 0},
+		{"list/all", "list", svc.base + "/ch11/player/list/all", 0, dbPlayers},
+	} {
+		var ours, ceil []Load
+		var ourCPU, drvCPU, dbCPUours, dbCPUceil []float64
+		for run := range s.runs {
+			// Alternate which goes first, so that a drift of the machine
+			// (another tenant, a warming cache) does not favour one side.
+			steps := []func() error{
+				func() error {
+					su, du := measure(svc.pid()), measure(db.pid())
+					l, err := runWrk(ctx, s.out, wrkOptions{URL: r.url, IDs: r.ids, Conns: s.conns, Threads: s.threads, Duration: s.dur})
+					sus, dus := su.done(), du.done()
+					if err != nil {
+						return err
+					}
+					if l.Errors+l.BadStatus > 0 {
+						return fmt.Errorf("%s: %d errors, %d bad statuses", r.name, l.Errors, l.BadStatus)
+					}
+					ours = append(ours, l)
+					ourCPU = append(ourCPU, cpuPer1k(sus.CPU, l.Requests))
+					dbCPUours = append(dbCPUours, cpuPer1k(dus.CPU, l.Requests))
+					return nil
+				},
+				func() error {
+					du := measure(db.pid())
+					l, cpu, err := runCeiling(ctx, s, db.uri, r.mode, s.conns, r.ids, r.want, s.dur, 0)
+					dus := du.done()
+					if err != nil {
+						return err
+					}
+					ceil = append(ceil, l)
+					drvCPU = append(drvCPU, cpuPer1k(cpu, l.Requests))
+					dbCPUceil = append(dbCPUceil, cpuPer1k(dus.CPU, l.Requests))
+					return nil
+				},
+			}
+			if run%2 == 1 {
+				steps[0], steps[1] = steps[1], steps[0]
+			}
+			for _, step := range steps {
+				if err := step(); err != nil {
+					return err
+				}
+			}
+			s.logf("%s run %d: service %.0f req/s, ceiling %.0f req/s", r.name, run+1, ours[len(ours)-1].RPS, ceil[len(ceil)-1].RPS)
+		}
+		t.Runs[r.name+" service"], t.Runs[r.name+" ceiling"] = ours, ceil
+		o, c := median(ours), median(ceil)
+		rt := ratio(o.RPS, c.RPS)
+		oc, dc := medianF(ourCPU), medianF(drvCPU)
+		t.row(r.name, rps(o.RPS), rps(c.RPS), pct(rt), verdict(rt >= 0.85)+" (>= 85%)",
+			us(o.P50)+" / "+us(o.P99), us(c.P50)+" / "+us(c.P99),
+			f1(oc), f1(dc), f1(oc-dc), f1(medianF(dbCPUours))+" / "+f1(medianF(dbCPUceil)))
+		s.plots.throughput = append(s.plots.throughput, bar{label: r.name, ours: o.RPS, base: c.RPS, baseName: "driver ceiling"})
+		s.plots.latency = append(s.plots.latency, latencyBars{label: r.name, ours: o, base: c})
+	}
+	return nil
+}
