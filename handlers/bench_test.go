@@ -28,8 +28,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/osms/sports-service/embeddeddb"
-	"github.com/osms/sports-service/internal/benchdata"
 	"github.com/osms/sports-service/handlers"
+	"github.com/osms/sports-service/internal/benchdata"
 	"github.com/osms/sports-service/models"
 	"github.com/osms/sports-service/password"
 	"github.com/osms/sports-service/repository"
