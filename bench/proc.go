@@ -278,3 +278,6 @@ func httpGet(ctx context.Context, url string) (int, []byte, error) {
 	_, err = buf.ReadFrom(resp.Body)
 	return resp.StatusCode, buf.Bytes(), err
 }
+
+// defaultClient is the suite's own HTTP client for checks (not for load).
+var defaultClient = http.DefaultClient

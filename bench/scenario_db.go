@@ -43,8 +43,8 @@ func scenarioDB(ctx context.Context, s *suite) error {
 			"alternating with wrk, %d runs of %s each; medians. CPU columns: CPU ms per 1,000 requests of the service process and of the ceiling process "+
 			"(the driver's client-side work); their difference is our layer's own cost (HTTP, routing, middleware, JSON). Target: service >= 85%% of the ceiling.",
 			s.threads, s.conns, s.conns, s.runs, s.dur),
-		Header: []string{"route", "service req/s", "ceiling req/s", "ratio", "target", "service p50 / p99 ms", "ceiling p50 / p99 ms",
-			"service CPU ms/1k", "driver CPU ms/1k", "ours CPU ms/1k", "FerretDB CPU ms/1k (service / ceiling)"},
+		Header: []string{"route", "service req/s", "ceiling req/s", "ratio (median of paired runs)", "target", "service p50 / p99 ms", "ceiling p50 / p99 ms",
+			"service CPU ms/1k", "driver CPU ms/1k", "ours CPU ms/1k", "FerretDB CPU ms/1k (service / ceiling)", "service peak RSS MB"},
 		Runs: map[string][]Load{}})
 
 	for _, r := range []struct {
@@ -54,26 +54,18 @@ func scenarioDB(ctx context.Context, s *suite) error {
 		{"get-by-id", "get", svc.base + "/ch11/player/get/", dbPlayers, 0},
 		{"list/all", "list", svc.base + "/ch11/player/list/all", 0, dbPlayers},
 	} {
-		var ours, ceil []Load
-		var ourCPU, drvCPU, dbCPUours, dbCPUceil []float64
+		var ours, ceil side
+		var dbCPUours, dbCPUceil []float64
 		for run := range s.runs {
-			// Alternate which goes first, so that a drift of the machine
-			// (another tenant, a warming cache) does not favour one side.
-			steps := []func() error{
+			err := alternate(run,
 				func() error {
-					su, du := measure(svc.pid()), measure(db.pid())
-					l, err := runWrk(ctx, s.out, wrkOptions{URL: r.url, IDs: r.ids, Conns: s.conns, Threads: s.threads, Duration: s.dur})
-					sus, dus := su.done(), du.done()
-					if err != nil {
-						return err
+					du := measure(db.pid())
+					err := wrkSide(ctx, s, svc.pid(), wrkOptions{URL: r.url, IDs: r.ids, Conns: s.conns, Threads: s.threads, Duration: s.dur}, &ours)
+					dus := du.done()
+					if err == nil {
+						dbCPUours = append(dbCPUours, cpuPer1k(dus.CPU, ours.last().Requests))
 					}
-					if l.Errors+l.BadStatus > 0 {
-						return fmt.Errorf("%s: %d errors, %d bad statuses", r.name, l.Errors, l.BadStatus)
-					}
-					ours = append(ours, l)
-					ourCPU = append(ourCPU, cpuPer1k(sus.CPU, l.Requests))
-					dbCPUours = append(dbCPUours, cpuPer1k(dus.CPU, l.Requests))
-					return nil
+					return err
 				},
 				func() error {
 					du := measure(db.pid())
@@ -82,29 +74,22 @@ func scenarioDB(ctx context.Context, s *suite) error {
 					if err != nil {
 						return err
 					}
-					ceil = append(ceil, l)
-					drvCPU = append(drvCPU, cpuPer1k(cpu, l.Requests))
+					ceil.add(l, Usage{CPU: cpu})
 					dbCPUceil = append(dbCPUceil, cpuPer1k(dus.CPU, l.Requests))
 					return nil
-				},
+				})
+			if err != nil {
+				return err
 			}
-			if run%2 == 1 {
-				steps[0], steps[1] = steps[1], steps[0]
-			}
-			for _, step := range steps {
-				if err := step(); err != nil {
-					return err
-				}
-			}
-			s.logf("%s run %d: service %.0f req/s, ceiling %.0f req/s", r.name, run+1, ours[len(ours)-1].RPS, ceil[len(ceil)-1].RPS)
+			s.logf("%s run %d: service %.0f req/s, ceiling %.0f req/s", r.name, run+1, ours.last().RPS, ceil.last().RPS)
 		}
-		t.Runs[r.name+" service"], t.Runs[r.name+" ceiling"] = ours, ceil
-		o, c := median(ours), median(ceil)
-		rt := ratio(o.RPS, c.RPS)
-		oc, dc := medianF(ourCPU), medianF(drvCPU)
+		t.Runs[r.name+" service"], t.Runs[r.name+" ceiling"] = ours.loads, ceil.loads
+		o, c := median(ours.loads), median(ceil.loads)
+		rt := pairedRatio(ours.loads, ceil.loads)
+		oc, dc := medianF(ours.cpu), medianF(ceil.cpu)
 		t.row(r.name, rps(o.RPS), rps(c.RPS), pct(rt), verdict(rt >= 0.85)+" (>= 85%)",
 			us(o.P50)+" / "+us(o.P99), us(c.P50)+" / "+us(c.P99),
-			f1(oc), f1(dc), f1(oc-dc), f1(medianF(dbCPUours))+" / "+f1(medianF(dbCPUceil)))
+			f1(oc), f1(dc), f1(oc-dc), f1(medianF(dbCPUours))+" / "+f1(medianF(dbCPUceil)), mb(ours.peakRSS))
 		s.plots.throughput = append(s.plots.throughput, bar{label: r.name, ours: o.RPS, base: c.RPS, baseName: "driver ceiling"})
 		s.plots.latency = append(s.plots.latency, latencyBars{label: r.name, ours: o, base: c})
 	}

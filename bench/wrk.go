@@ -46,6 +46,8 @@ type Load struct {
 	P99       int64   `json:"p99_us"`
 	P999      int64   `json:"p999_us"`
 	Max       int64   `json:"max_us"`
+	// FirstError describes the first failure of a fixed-rate run.
+	FirstError string `json:"first_error,omitempty"`
 }
 
 // wrkOptions shape one wrk run.

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// trivialRoute is the service's cheapest route: the legacy Flask mount's
+// index when the service has it, else liveness. The baseline answers the
+// same bytes on the same path.
+func trivialRoute(ctx context.Context, base string) (path, contentType string, body []byte, err error) {
+	for _, p := range []string{"/ch11/flask/index", "/health/live"} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+p, nil)
+		if err != nil {
+			return "", "", nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", "", nil, err
+		}
+		buf, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode == http.StatusOK {
+			return p, resp.Header.Get("Content-Type"), buf, nil
+		}
+	}
+	return "", "", nil, fmt.Errorf("neither /ch11/flask/index nor /health/live answers 200")
+}
+
+// variant is one configuration of the service under the trivial load.
+type variant struct {
+	name string
+	env  []string
+	// jaeger: the variant exports spans to a live Jaeger.
+	jaeger bool
+}
+
+// trivialVariants: observability off, and, once the service has it, on.
+func trivialVariants(s *suite) []variant {
+	vs := []variant{{name: "access log only", env: nil}}
+	return append(vs, s.observabilityVariants()...)
+}
+
+// scenarioTrivial compares the service's trivial route with the bare-Gin
+// baseline: closed-loop throughput and latency with wrk, then latency at a
+// fixed rate of half the service's measured maximum, for both.
+func scenarioTrivial(ctx context.Context, s *suite) error {
+	t := s.addTable(&table{ID: "trivial", Title: "Trivial route vs bare Gin",
+		Header: []string{"service variant", "service req/s", "bare Gin req/s", "ratio (median of paired runs)", "target",
+			"service p50 / p99 / p99.9 ms", "bare Gin p50 / p99 / p99.9 ms", "service CPU ms/1k", "bare Gin CPU ms/1k", "service peak RSS MB"},
+		Runs: map[string][]Load{}})
+	fixed := s.addTable(&table{ID: "trivial-rate", Title: "Trivial route at a fixed rate (half the service's closed-loop maximum)",
+		Note:   "Our fixed-rate loader (coordinated-omission safe: latency from each request's intended start). Both servers get the same rate. Target: service p99 < 5 ms.",
+		Header: []string{"service variant", "rate req/s", "service p50 / p99 / p99.9 ms", "bare Gin p50 / p99 / p99.9 ms", "errors", "target"},
+		Runs:   map[string][]Load{}})
+
+	dir, err := s.tempDir("trivial")
+	if err != nil {
+		return err
+	}
+	var jaeger *jaegerProc
+	defer func() { jaeger.stop() }()
+	for vi, v := range trivialVariants(s) {
+		env := v.env
+		if v.jaeger {
+			if jaeger == nil {
+				if jaeger, err = startJaeger(s); err != nil {
+					return err
+				}
+			}
+			env = append(append([]string{}, env...), jaeger.env...)
+		}
+		svc, err := startService(s, "service-trivial-"+strconv.Itoa(vi), filepath.Join(dir, "data-"+strconv.Itoa(vi)), "", env...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+		err = trivialVariant(ctx, s, dir, svc, v, t, fixed)
+		svc.stop()
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+	}
+	return nil
+}
+
+func trivialVariant(ctx context.Context, s *suite, dir string, svc *service, v variant, t, fixed *table) error {
+	path, contentType, body, err := trivialRoute(ctx, svc.base)
+	if err != nil {
+		return err
+	}
+	t.Note = fmt.Sprintf("GET %s (%d bytes) on the service (embedded database, access log to /dev/null) and on gin.New() answering the same bytes; "+
+		"wrk -t%d -c%d, %d runs of %s alternating service and baseline; medians. Targets: >= 85%% of bare Gin with metrics + access log, >= 75%% with tracing at 100%%.",
+		path, len(body), s.threads, s.conns, s.runs, s.dur)
+	bodyFile := filepath.Join(dir, "body")
+	if err := os.WriteFile(bodyFile, body, 0o644); err != nil {
+		return err
+	}
+	bl, err := startBaseline(s, "-route", path, "-body-file", bodyFile, "-content-type", contentType)
+	if err != nil {
+		return err
+	}
+	defer bl.stop()
+
+	var ours, base side
+	for run := range s.runs {
+		o := wrkOptions{URL: svc.base + path, Conns: s.conns, Threads: s.threads, Duration: s.dur}
+		ob := o
+		ob.URL = bl.base + path
+		if err := alternate(run,
+			func() error { return wrkSide(ctx, s, svc.pid(), o, &ours) },
+			func() error { return wrkSide(ctx, s, bl.pid(), ob, &base) },
+		); err != nil {
+			return err
+		}
+		s.logf("trivial (%s) run %d: service %.0f req/s, bare Gin %.0f req/s", v.name, run+1, ours.last().RPS, base.last().RPS)
+	}
+	t.Runs[v.name+" service"], t.Runs[v.name+" bare Gin"] = ours.loads, base.loads
+	o, b := median(ours.loads), median(base.loads)
+	rt := pairedRatio(ours.loads, base.loads)
+	target := 0.85
+	if v.jaeger && v.name == "metrics + tracing 100% + access log" {
+		target = 0.75
+	}
+	t.row(v.name, rps(o.RPS), rps(b.RPS), pct(rt), fmt.Sprintf("%s (>= %.0f%%)", verdict(rt >= target), 100*target),
+		us(o.P50)+" / "+us(o.P99)+" / "+us(o.P999), us(b.P50)+" / "+us(b.P99)+" / "+us(b.P999),
+		f1(medianF(ours.cpu)), f1(medianF(base.cpu)), mb(ours.peakRSS))
+	s.plots.throughput = append(s.plots.throughput, bar{label: "trivial: " + v.name, ours: o.RPS, base: b.RPS, baseName: "bare Gin"})
+	s.plots.latency = append(s.plots.latency, latencyBars{label: "trivial: " + v.name, ours: o, base: b})
+
+	// Fixed rate: half the service's maximum, the same for both servers.
+	rate := o.RPS / 2
+	var fo, fb []Load
+	for run := range s.runs {
+		for _, target := range []struct {
+			base string
+			out  *[]Load
+		}{{svc.base, &fo}, {bl.base, &fb}} {
+			l, err := runRate(ctx, rateOptions{Rate: rate, Duration: s.dur, Workers: s.conns, Request: getRequest(target.base + path)})
+			if err != nil {
+				return err
+			}
+			*target.out = append(*target.out, l)
+		}
+		s.logf("trivial (%s) fixed %.0f req/s run %d: service p99 %s ms, bare Gin p99 %s ms", v.name, rate, run+1,
+			us(fo[len(fo)-1].P99), us(fb[len(fb)-1].P99))
+	}
+	fixed.Runs[v.name+" service"], fixed.Runs[v.name+" bare Gin"] = fo, fb
+	mo, mbase := median(fo), median(fb)
+	var errs int64
+	for _, l := range append(append([]Load{}, fo...), fb...) {
+		errs += l.Errors + l.BadStatus
+	}
+	fixed.row(v.name, rps(rate), us(mo.P50)+" / "+us(mo.P99)+" / "+us(mo.P999), us(mbase.P50)+" / "+us(mbase.P99)+" / "+us(mbase.P999),
+		strconv.FormatInt(errs, 10), verdict(mo.P99 < int64(5*time.Millisecond/time.Microsecond))+" (p99 < 5 ms)")
+	s.plots.fixedLatency = append(s.plots.fixedLatency, latencyBars{label: "trivial @" + rps(rate) + "/s: " + v.name, ours: mo, base: mbase})
+	return nil
+}
