@@ -11,6 +11,7 @@ package legacy
 import (
 	"context"
 	"net/http"
+	"path"
 	"strings"
 )
 
@@ -64,6 +65,16 @@ func Mount(mount string, app http.Handler) http.Handler {
 			return
 		}
 		p := Prefix{Gateway: sanitizeGateway(r.Header.Get(ForwardedPrefixHeader)), Mount: mount}
+		// http.ServeMux would redirect an unclean path ("//x", "/a/../b")
+		// to a Location without the prefix; redirect here, with it.
+		if clean := cleanPath(rest); clean != rest {
+			target := p.App(clean)
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, target, http.StatusMovedPermanently)
+			return
+		}
 		r2 := r.WithContext(WithPrefix(r.Context(), p))
 		u := *r.URL
 		u.Path = rest
@@ -86,6 +97,15 @@ func strip(path, mount string) (string, bool) {
 		return "/" + rest, true
 	}
 	return "", false
+}
+
+// cleanPath is path.Clean keeping a trailing slash, as http.ServeMux does.
+func cleanPath(p string) string {
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // sanitizeGateway accepts a forwarded prefix only when it is a plain absolute
