@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/osms/sports-service/legacy/django/forms"
 	"github.com/osms/sports-service/models"
 	"github.com/osms/sports-service/repository"
 )
@@ -122,7 +123,7 @@ func playerResource(store Store, today func() models.Date) *resource {
 			return v, fmt.Sprintf("player %d (%s %s)", p.PlayerID, p.FirstName, p.LastName), nil
 		},
 		create: func(ctx context.Context, form url.Values) (int64, []models.FieldError, error) {
-			p, errs := ParsePlayerForm(form, today())
+			p, errs := forms.ParsePlayerForm(form, today())
 			if len(errs) > 0 {
 				return 0, errs, nil
 			}
@@ -132,7 +133,7 @@ func playerResource(store Store, today func() models.Date) *resource {
 		},
 		update: func(ctx context.Context, id int64, form url.Values) ([]models.FieldError, error) {
 			form.Set("player_id", idString(id))
-			p, errs := ParsePlayerForm(form, today())
+			p, errs := forms.ParsePlayerForm(form, today())
 			if len(errs) > 0 {
 				return errs, nil
 			}
@@ -177,7 +178,7 @@ func officialResource(store Store, today func() models.Date) *resource {
 			return v, fmt.Sprintf("official %d (%s %s)", o.OfficialID, o.FirstName, o.LastName), nil
 		},
 		create: func(ctx context.Context, form url.Values) (int64, []models.FieldError, error) {
-			o, errs := ParseOfficialForm(form, today())
+			o, errs := forms.ParseOfficialForm(form, today())
 			if len(errs) > 0 {
 				return 0, errs, nil
 			}
@@ -187,7 +188,7 @@ func officialResource(store Store, today func() models.Date) *resource {
 		},
 		update: func(ctx context.Context, id int64, form url.Values) ([]models.FieldError, error) {
 			form.Set("official_id", idString(id))
-			o, errs := ParseOfficialForm(form, today())
+			o, errs := forms.ParseOfficialForm(form, today())
 			if len(errs) > 0 {
 				return errs, nil
 			}
@@ -236,7 +237,7 @@ func gameResource(store Store, today func() models.Date) *resource {
 			return v, fmt.Sprintf("game %d (%s)", g.GameID, g.Name), nil
 		},
 		create: func(ctx context.Context, form url.Values) (int64, []models.FieldError, error) {
-			g, errs := ParseGameForm(form, today())
+			g, errs := forms.ParseGameForm(form, today())
 			if len(errs) > 0 {
 				return 0, errs, nil
 			}
@@ -246,7 +247,7 @@ func gameResource(store Store, today func() models.Date) *resource {
 		},
 		update: func(ctx context.Context, id int64, form url.Values) ([]models.FieldError, error) {
 			form.Set("game_id", idString(id))
-			g, errs := ParseGameForm(form, today())
+			g, errs := forms.ParseGameForm(form, today())
 			if len(errs) > 0 {
 				return errs, nil
 			}
@@ -291,7 +292,7 @@ func loginResource(store Store) *resource {
 			return url.Values{"login_id": {idString(l.LoginID)}, "username": {l.Username}}, fmt.Sprintf("login %d (%s)", l.LoginID, l.Username), nil
 		},
 		create: func(ctx context.Context, form url.Values) (int64, []models.FieldError, error) {
-			l, errs := ParseLoginForm(form)
+			l, errs := forms.ParseLoginForm(form)
 			if len(errs) > 0 {
 				return 0, errs, nil
 			}
@@ -305,7 +306,7 @@ func loginResource(store Store) *resource {
 				return nil, err
 			}
 			form.Set("username", current.Username)
-			in, errs := ParsePasswordForm(form)
+			in, errs := forms.ParsePasswordForm(form)
 			if len(errs) > 0 {
 				return errs, nil
 			}

@@ -1,4 +1,6 @@
-package django
+// Package forms reads the admin site's forms into records. It is apart from
+// package django so that fuzzing it builds only the models, not the database.
+package forms
 
 import (
 	"fmt"
