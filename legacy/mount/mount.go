@@ -1,11 +1,12 @@
-// Package mount is the only Gin code of the legacy sub-applications: it
-// registers them on the service's router at the seed's paths. The
-// applications themselves (legacy/flask, legacy/django) are net/http only.
+// Package mount builds the legacy sub-applications with their mount points
+// (Apps, net/http only) and holds their only Gin code (Register). The
+// applications themselves (legacy/flask, legacy/django) import no Gin.
 package mount
 
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,35 +38,49 @@ type Config struct {
 	SessionKey []byte
 }
 
-// Register mounts, for every method:
+// App is one handler and the path prefix it answers below; Handler expects
+// the full request path (it strips Prefix itself). It has the shape of
+// handlers.Mount, so the service's router can take it as it is.
+type App struct {
+	Prefix  string
+	Handler http.Handler
+}
+
+// Apps builds the sub-applications:
 //
-//	/ch11/flask and /ch11/flask/*   the scheduling application
-//	/ch11/django and /ch11/django/* the admin site (and the seed's index view)
-//	GET, HEAD /static/*             the admin's CSS, JavaScript and icon
+//	/ch11/flask and /ch11/flask/*   the scheduling application, any method
+//	/ch11/django and /ch11/django/* the admin site and the seed's index view, any method
+//	/static/*                       the admin's CSS, JavaScript and icon (GET, HEAD; else 405)
 //
-// The exact prefixes are routed too, so that Gin's trailing-slash redirect,
-// which knows nothing of X-Forwarded-Prefix, never answers for them.
-func Register(r gin.IRoutes, cfg Config) error {
+// Route both the exact prefix and everything below it to each handler, so
+// that the router's own trailing-slash redirect, which knows nothing of
+// X-Forwarded-Prefix, never answers for them.
+func Apps(cfg Config) ([]App, error) {
 	if cfg.Store == nil || cfg.Logger == nil {
-		return fmt.Errorf("mount legacy apps: Store and Logger are required")
+		return nil, fmt.Errorf("legacy apps: Store and Logger are required")
 	}
 	admin, err := django.New(django.Config{Store: cfg.Store, Logger: cfg.Logger.With("app", "django"), SessionKey: cfg.SessionKey})
 	if err != nil {
-		return fmt.Errorf("mount legacy apps: %w", err)
+		return nil, fmt.Errorf("legacy apps: %w", err)
 	}
-	apps := []struct {
-		prefix string
-		h      gin.HandlerFunc
-	}{
-		{FlaskPrefix, gin.WrapH(legacy.Mount(FlaskPrefix, flask.New(cfg.Store, cfg.Logger.With("app", "flask"))))},
-		{DjangoPrefix, gin.WrapH(legacy.Mount(DjangoPrefix, admin))},
+	return []App{
+		{FlaskPrefix, legacy.Mount(FlaskPrefix, flask.New(cfg.Store, cfg.Logger.With("app", "flask")))},
+		{DjangoPrefix, legacy.Mount(DjangoPrefix, admin)},
+		{StaticPrefix, admin.Static()},
+	}, nil
+}
+
+// Register routes the Apps on r, for a router that has no mount support of
+// its own.
+func Register(r gin.IRoutes, cfg Config) error {
+	apps, err := Apps(cfg)
+	if err != nil {
+		return err
 	}
 	for _, app := range apps {
-		r.Any(app.prefix, app.h)
-		r.Any(app.prefix+"/*path", app.h)
+		h := gin.WrapH(app.Handler)
+		r.Any(app.Prefix, h)
+		r.Any(app.Prefix+"/*path", h)
 	}
-	static := gin.WrapH(admin.Static())
-	r.GET(StaticPrefix+"/*filepath", static)
-	r.HEAD(StaticPrefix+"/*filepath", static)
 	return nil
 }
