@@ -2,13 +2,14 @@ package telemetry
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/osms/sports-service/internal/httpmethod"
 )
 
 // Headers read and written by Middleware.
@@ -73,19 +74,8 @@ func spanName(c *gin.Context) string {
 	if route == "" {
 		route = UnmatchedRoute
 	}
-	return standardMethod(c.Request.Method) + " " + route
-}
-
-// standardMethod maps methods outside the HTTP standard to "_OTHER", as the
-// semantic conventions do, so a client cannot mint span names.
-func standardMethod(m string) string {
-	switch m {
-	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
-		return m
-	default:
-		return "_OTHER"
-	}
+	// A client-chosen method must not mint span names either.
+	return httpmethod.Normalize(c.Request.Method) + " " + route
 }
 
 type (

@@ -169,11 +169,3 @@ func TestMiddlewareWithExporterNone(t *testing.T) {
 		t.Errorf("X-Trace-Id = %q", w.Header().Get(HeaderTraceID))
 	}
 }
-
-func TestStandardMethod(t *testing.T) {
-	for in, want := range map[string]string{"GET": "GET", "DELETE": "DELETE", "BREW": "_OTHER", "get": "_OTHER"} {
-		if got := standardMethod(in); got != want {
-			t.Errorf("standardMethod(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
