@@ -1,8 +1,10 @@
 package telemetry
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -167,5 +169,26 @@ func TestMiddlewareWithExporterNone(t *testing.T) {
 	// Ids still exist so that logs and clients can correlate a request.
 	if len(w.Header().Get(HeaderTraceID)) != 32 {
 		t.Errorf("X-Trace-Id = %q", w.Header().Get(HeaderTraceID))
+	}
+}
+
+func TestStdoutExporterWritesSpans(t *testing.T) {
+	var out bytes.Buffer
+	p, err := New(t.Context(), Config{Exporter: ExporterStdout, ServiceName: "stdout-test"}, "v1", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := newTestEngine(p, map[string]gin.HandlerFunc{"/games/:id": func(c *gin.Context) { c.Status(http.StatusOK) }})
+	engine.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/games/1", nil))
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"Name":"GET /games/:id"`, `"stdout-test"`, `"service.instance.id"`, `"service.version"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout export lacks %s:\n%s", want, out.String())
+		}
+	}
+	if _, err := New(t.Context(), Config{Exporter: ExporterStdout}, "v1", nil); err == nil {
+		t.Error("stdout exporter without a writer accepted")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -152,6 +153,9 @@ func newInstanceID() (string, error) {
 func newExporter(ctx context.Context, cfg Config, stdout io.Writer) (sdktrace.SpanExporter, error) {
 	switch cfg.Exporter {
 	case ExporterStdout:
+		if stdout == nil {
+			return nil, errors.New("the stdout exporter needs a writer")
+		}
 		return stdouttrace.New(stdouttrace.WithWriter(stdout))
 	case ExporterJaeger:
 		if cfg.Jaeger.Mode == JaegerModeCollector {
