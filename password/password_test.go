@@ -1,37 +1,59 @@
 package password
 
-import "testing"
+import (
+	"errors"
+	"strings"
+	"testing"
+)
 
-var cheap = Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-
-func TestHashVerify(t *testing.T) {
-	h, err := NewHasher(cheap)
+func TestHashAndVerify(t *testing.T) {
+	h, err := NewHasher(Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := h.Hash("correct horse")
+	long := strings.Repeat("p", 128) // past bcrypt's 72-byte limit: every byte must count
+	hash, err := h.Hash(long)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for pw, want := range map[string]bool{"correct horse": true, "wrong horse": false} {
-		if ok, err := h.Verify(pw, hash); err != nil || ok != want {
-			t.Errorf("Verify(%q) = %v, %v; want %v", pw, ok, err, want)
+	other, _ := h.Hash(long)
+	if hash == other {
+		t.Error("two hashes of one password are equal: no salt")
+	}
+	tests := []struct {
+		password, hash string
+		want           bool
+	}{
+		{long, hash, true},
+		{long[:127] + "q", hash, false},
+		{long[:72], hash, false},
+		{long, "", false}, // unknown user: dummy comparison, never a match
+	}
+	for i, tt := range tests {
+		got, err := h.Verify(tt.password, tt.hash)
+		if err != nil || got != tt.want {
+			t.Errorf("case %d: Verify = %v, %v; want %v", i, got, err, tt.want)
 		}
+	}
+	if _, err := h.Verify("x", "$2a$10$notargon"); !errors.Is(err, ErrMalformedHash) {
+		t.Errorf("malformed hash: err = %v", err)
 	}
 }
 
-// An unknown user (empty hash) is checked against the dummy: it must parse,
-// so that the argon2 work is really done, and never match.
-func TestVerifyUnknownUserUsesDummy(t *testing.T) {
-	h, err := NewHasher(cheap)
+// The dummy that unknown users are checked against must parse, so that the
+// argon2 work is really done, never match, and differ between processes
+// (it is random bytes, not a hash of a known password).
+func TestDummyIsRandomAndNeverMatches(t *testing.T) {
+	p := Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+	h, err := NewHasher(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := h.Verify("dummy password for unknown users", ""); err != nil || ok {
 		t.Fatalf("Verify against the dummy = %v, %v; want false, nil", ok, err)
 	}
-	other, _ := NewHasher(cheap)
+	other, _ := NewHasher(p)
 	if h.dummy == other.dummy {
-		t.Error("two hashers share a dummy; it should be random")
+		t.Error("two hashers share a dummy")
 	}
 }
