@@ -39,6 +39,7 @@ type suite struct {
 	threads   int
 	sizes     []int
 	pg        bool
+	reuse     bool
 
 	tables []*table
 	plots  plotData
@@ -66,6 +67,7 @@ func main() {
 	flag.IntVar(&s.threads, "t", 2, "wrk threads")
 	sizes := flag.String("sizes", "1000,10000,100000", "player counts of the scaling scenario")
 	flag.BoolVar(&s.pg, "pg", true, "also run the scaling scenario on FerretDB's PostgreSQL backend (needs initdb)")
+	flag.BoolVar(&s.reuse, "reuse", false, "keep the scaling scenario's SQLite database from a previous run (seeding 100,000 players takes minutes)")
 	flag.Parse()
 	if err := s.init(*sizes); err != nil {
 		fatal(err)
@@ -109,6 +111,8 @@ func (s *suite) init(sizes string) error {
 		}
 		s.sizes = append(s.sizes, n)
 	}
+	// Ascending: one database grows from size to size.
+	slices.Sort(s.sizes)
 	if s.smoke {
 		// Enough to exercise every code path; the figures mean nothing.
 		s.runs, s.dur, s.sizes = 1, time.Second, []int{100, 200}
@@ -147,6 +151,10 @@ func (s *suite) run(ctx context.Context, only string) error {
 		}
 		s.logf("== %s", sc.name)
 		if err := sc.run(ctx, s); err != nil {
+			// Keep what was measured before the failure.
+			if werr := s.writeResults(); werr != nil {
+				s.logf("write results: %v", werr)
+			}
 			return fmt.Errorf("scenario %s: %w", sc.name, err)
 		}
 		if err := ctx.Err(); err != nil {

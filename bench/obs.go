@@ -1,8 +1,38 @@
 package main
 
-// observabilityVariants are the trivial scenario's service configurations
-// with observability on; none until the service has it.
-func (s *suite) observabilityVariants() []variant { return nil }
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/osms/sports-service/internal/testenv"
+)
+
+// hasObservability reports whether the service binary serves /metrics, that
+// is whether observability is wired into it; the suite then adds the
+// observability variants of the trivial scenario.
+func hasObservability(ctx context.Context, base string) bool {
+	status, _, err := httpGet(ctx, base+"/metrics")
+	return err == nil && status == 200
+}
+
+// observabilityVariants are the trivial scenario's configurations with
+// observability on: metrics always, tracing off, at 100 % and at 10 % to a
+// live Jaeger (OTLP over HTTP), the access log always.
+func observabilityVariants() []variant {
+	return []variant{
+		{name: "metrics + access log", env: []string{"TRACING_EXPORTER=none"}},
+		{name: tracing100, jaeger: true, env: []string{"TRACING_EXPORTER=otlp", "OTEL_TRACES_SAMPLER=always_on"}},
+		{name: "metrics + tracing 10% + access log", jaeger: true,
+			env: []string{"TRACING_EXPORTER=otlp", "OTEL_TRACES_SAMPLER=traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.1"}},
+	}
+}
+
+const tracing100 = "metrics + tracing 100% + access log"
 
 // jaegerProc is a live Jaeger receiving the service's spans.
 type jaegerProc struct {
@@ -10,16 +40,50 @@ type jaegerProc struct {
 	env []string // the service's settings to export to it
 }
 
-func startJaeger(s *suite) (*jaegerProc, error) { return nil, errNoJaeger }
+// startJaeger runs the Jaeger binary that .ci/jaeger.sh builds, with
+// in-memory storage on free loopback ports.
+func startJaeger(s *suite) (*jaegerProc, error) {
+	bin, err := testenv.JaegerBinary()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("no Jaeger binary (build it with bash .ci/jaeger.sh, or set JAEGER_BIN): %w", err)
+	}
+	ports := make([]int, 6)
+	for i := range ports {
+		if ports[i], err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	udpPort := udp.LocalAddr().(*net.UDPAddr).Port
+	udp.Close()
+	queryHTTP, queryGRPC, health, otlpGRPC, otlpHTTP, thriftHTTP := ports[0], ports[1], ports[2], ports[3], ports[4], ports[5]
+	config := filepath.Join(s.out, "jaeger.yaml")
+	if err := os.WriteFile(config, []byte(testenv.JaegerConfig(queryHTTP, queryGRPC, health, otlpGRPC, otlpHTTP, thriftHTTP, udpPort)), 0o644); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	p, err := startProc(s.out, "jaeger", nil, nil, bin, "--config", config)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := waitHTTP(p, "http://127.0.0.1:"+strconv.Itoa(health)+"/status", start, 60*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return &jaegerProc{proc: p, env: []string{
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:" + strconv.Itoa(otlpHTTP),
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf",
+	}}, nil
+}
 
 func (j *jaegerProc) stop() {
 	if j != nil {
 		j.proc.stop()
 	}
 }
-
-var errNoJaeger = errorString("no Jaeger: the service has no tracing yet")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

@@ -34,7 +34,7 @@ func scenarioDB(ctx context.Context, s *suite) error {
 		return err
 	}
 	defer svc.stop()
-	if err := checkSeed(ctx, svc.base, dbPlayers); err != nil {
+	if err := checkSeed(ctx, s, svc.base, dbPlayers); err != nil {
 		return err
 	}
 

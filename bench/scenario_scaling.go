@@ -46,12 +46,20 @@ func scenarioScaling(ctx context.Context, s *suite) error {
 
 func listReps(s *suite) int { return max(3, s.runs) }
 
+// longTimeouts let list/all finish on a large collection: FerretDB sorts the
+// whole collection in memory before the first batch, which at 100,000
+// players takes longer than the default DB_TIMEOUT of 5 s (the service then
+// answers 503). The scaling scenario measures the time instead.
+var longTimeouts = []string{"DB_TIMEOUT=10m", "REQUEST_TIMEOUT=10m"}
+
 func scaleBackend(ctx context.Context, s *suite, name string, pg bool, lat, mem *table) error {
-	dir, err := s.tempDir("scaling-" + name)
-	if err != nil {
-		return err
+	dir := filepath.Join(s.out, "tmp", "scaling-"+name)
+	if !s.reuse {
+		var err error
+		if dir, err = s.tempDir("scaling-" + name); err != nil {
+			return err
+		}
 	}
-	sqliteDir := filepath.Join(dir, "sqlite")
 	var pgURL string
 	if pg {
 		cluster, err := startPostgres(ctx, s)
@@ -62,6 +70,8 @@ func scaleBackend(ctx context.Context, s *suite, name string, pg bool, lat, mem 
 		pgURL = cluster.url
 	}
 	for _, n := range s.sizes {
+		// A database per size: -reuse then skips every seeding.
+		sqliteDir := filepath.Join(dir, "sqlite-"+strconv.Itoa(n))
 		db, err := startFerret(s, "ferretdb-scaling-"+name, sqliteDir, pgURL)
 		if err != nil {
 			return err
@@ -114,12 +124,12 @@ type scaled struct {
 }
 
 func scaleExternal(ctx context.Context, s *suite, db *ferret, dir string, n int) (scaled, error) {
-	svc, err := startService(s, "service-scaling", filepath.Join(dir, "unused"), db.uri)
+	svc, err := startService(s, "service-scaling", filepath.Join(dir, "unused"), db.uri, longTimeouts...)
 	if err != nil {
 		return scaled{}, err
 	}
 	defer svc.stop()
-	if err := checkSeed(ctx, svc.base, n); err != nil {
+	if err := checkSeed(ctx, s, svc.base, n); err != nil {
 		return scaled{}, err
 	}
 	r := scaled{idleRSS: procStatus(svc.pid(), "VmRSS")}
@@ -145,12 +155,12 @@ func scaleExternal(ctx context.Context, s *suite, db *ferret, dir string, n int)
 }
 
 func scaleEmbedded(ctx context.Context, s *suite, dataDir string, n int) (scaled, error) {
-	svc, err := startService(s, "service-scaling-embedded", dataDir, "")
+	svc, err := startService(s, "service-scaling-embedded", dataDir, "", longTimeouts...)
 	if err != nil {
 		return scaled{}, err
 	}
 	defer svc.stop()
-	if err := checkSeed(ctx, svc.base, n); err != nil {
+	if err := checkSeed(ctx, s, svc.base, n); err != nil {
 		return scaled{}, err
 	}
 	r := scaled{idleRSS: procStatus(svc.pid(), "VmRSS")}

@@ -49,12 +49,25 @@ func seedPlayers(ctx context.Context, uri string, n int) error {
 	return nil
 }
 
-// checkSeed reads the first and last player through the service.
-func checkSeed(ctx context.Context, base string, n int) error {
+// checkSeed reads the first and last player through the service. Right
+// after a large seed FerretDB may still be busy (SQLite checkpointing its
+// write-ahead log) and fail a first read: a few tries, each logged.
+func checkSeed(ctx context.Context, s *suite, base string, n int) error {
 	for _, id := range []int{1, n} {
-		status, body, err := httpGet(ctx, base+"/ch11/player/get/"+strconv.Itoa(id))
-		if err != nil || status != 200 {
-			return fmt.Errorf("seeded player %d through the service: %d %v %s", id, status, err, body)
+		var err error
+		for try := 1; try <= 5; try++ {
+			var status int
+			var body []byte
+			status, body, err = httpGet(ctx, base+"/ch11/player/get/"+strconv.Itoa(id))
+			if err == nil && status == 200 {
+				break
+			}
+			err = fmt.Errorf("seeded player %d through the service: %d %v %s", id, status, err, body)
+			s.logf("try %d: %v", try, err)
+			time.Sleep(time.Duration(try) * time.Second)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil

@@ -97,7 +97,7 @@ func startJaeger(t testing.TB, bin string, attempt int) (*Jaeger, error) {
 
 	dir := t.TempDir()
 	configPath := filepath.Join(dir, fmt.Sprintf("jaeger-%d.yaml", attempt))
-	config := fmt.Sprintf(jaegerConfigTemplate, queryHTTP, queryGRPC, health, otlpGRPC, otlpHTTP, thriftHTTP, udpPort)
+	config := JaegerConfig(queryHTTP, queryGRPC, health, otlpGRPC, otlpHTTP, thriftHTTP, udpPort)
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		return nil, fmt.Errorf("write jaeger config: %w", err)
 	}
@@ -229,6 +229,13 @@ exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
 `
+
+// JaegerConfig is Jaeger's --config file for in-memory storage on the given
+// loopback ports. The performance suite, which is not a test, starts its
+// own Jaeger with it.
+func JaegerConfig(queryHTTP, queryGRPC, health, otlpGRPC, otlpHTTP, thriftHTTP, thriftCompactUDP int) string {
+	return fmt.Sprintf(jaegerConfigTemplate, queryHTTP, queryGRPC, health, otlpGRPC, otlpHTTP, thriftHTTP, thriftCompactUDP)
+}
 
 // freeTCPPorts asks the kernel for n distinct free loopback TCP ports. They
 // are released before Jaeger binds them, hence the retry in StartJaeger.
