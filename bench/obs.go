@@ -26,6 +26,8 @@ func hasObservability(ctx context.Context, base string) bool {
 func observabilityVariants() []variant {
 	return []variant{
 		{name: "metrics + access log", env: []string{"TRACING_EXPORTER=none"}},
+		// What the access log costs: it is written at info level.
+		{name: "metrics, no access log (LOG_LEVEL=warn)", env: []string{"TRACING_EXPORTER=none", "LOG_LEVEL=warn"}},
 		{name: tracing100, jaeger: true, env: []string{"TRACING_EXPORTER=otlp", "OTEL_TRACES_SAMPLER=always_on"}},
 		{name: "metrics + tracing 10% + access log", jaeger: true,
 			env: []string{"TRACING_EXPORTER=otlp", "OTEL_TRACES_SAMPLER=traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.1"}},

@@ -140,7 +140,7 @@ func trivialVariant(ctx context.Context, s *suite, dir string, svc *service, v v
 	// Fixed rate: half the service's maximum, the same for both servers.
 	rate := o.RPS / 2
 	var fo, fb []Load
-	for run := range s.runs {
+	for run := range fixedRuns(s) {
 		for _, target := range []struct {
 			base string
 			out  *[]Load
@@ -165,3 +165,7 @@ func trivialVariant(ctx context.Context, s *suite, dir string, svc *service, v v
 	s.plots.fixedLatency = append(s.plots.fixedLatency, latencyBars{label: "trivial @" + rps(rate) + "/s: " + v.name, ours: mo, base: mbase})
 	return nil
 }
+
+// fixedRuns is how many fixed-rate runs each variant gets: fewer than the
+// closed-loop runs, which the rate depends on, to keep the suite's time.
+func fixedRuns(s *suite) int { return max(1, s.runs/2+1) }
