@@ -51,6 +51,7 @@ var scenarios = []struct {
 }{
 	{"trivial", scenarioTrivial},
 	{"db", scenarioDB},
+	{"gateway", scenarioGateway},
 	{"create", scenarioCreate},
 	{"resources", scenarioResources},
 	{"scaling", scenarioScaling},
