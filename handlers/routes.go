@@ -60,9 +60,12 @@ type Options struct {
 	Health         []HealthCheck
 	ReadyTimeout   time.Duration
 	RequestTimeout time.Duration
-	BodyLimit      int64
-	APIToken       string
-	CORSOrigins    []string
+	// ReadTimeout bounds the reading of a request body (the server's
+	// READ_TIMEOUT); 0 means none.
+	ReadTimeout time.Duration
+	BodyLimit   int64
+	APIToken    string
+	CORSOrigins []string
 
 	// Observe holds the observability middleware (tracing, metrics); they
 	// run after the request id is set and before the access log, so that
@@ -160,6 +163,14 @@ func apiConfig(o Options) huma.Config {
 	// too large, hence the extra byte.
 	cfg.OnAddOperation = append(cfg.OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
 		op.MaxBodyBytes = o.BodyLimit + 1
+		// The framework resets the connection's read deadline before it
+		// reads a body, to its own 5 s unless told otherwise, which would
+		// replace READ_TIMEOUT: a trickled body was cut at 5 s whatever
+		// READ_TIMEOUT said. Give it READ_TIMEOUT (negative: no deadline).
+		op.BodyReadTimeout = o.ReadTimeout
+		if o.ReadTimeout <= 0 {
+			op.BodyReadTimeout = -1
+		}
 	})
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Needed on /ch11/* when the service runs with API_TOKEN set."},
