@@ -22,7 +22,7 @@ import (
 // writes.
 func TestNothingLost(t *testing.T) {
 	const (
-		clients   = 20
+		clients = 20
 		// 500 a client (10,000 records) took 22 s to write and 2.1 s to
 		// list on the embedded FerretDB (about 450 writes/s with 20
 		// clients, and a list that sorts the collection in memory), per

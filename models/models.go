@@ -93,10 +93,10 @@ type PlayerPatch struct {
 
 // Game is a fixture with the officials who run it.
 type Game struct {
-	GameID    int64   `json:"game_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
-	Name      string  `json:"name" minLength:"1" maxLength:"200"`
-	DateStart Date    `json:"date_start"`
-	DateEnd   Date    `json:"date_end" doc:"not before date_start"`
+	GameID    int64  `json:"game_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
+	Name      string `json:"name" minLength:"1" maxLength:"200"`
+	DateStart Date   `json:"date_start"`
+	DateEnd   Date   `json:"date_end" doc:"not before date_start"`
 	// No uniqueItems tag: Huma's check of it panics on items that are not
 	// hashable (a client sending [{}] got a 500); Check refuses duplicates.
 	Officials []int64 `json:"officials" maxItems:"100" doc:"ids of existing officials, each at most once"`
