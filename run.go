@@ -122,7 +122,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		go agent.Run(agentCtx)
 	}
 
+	mounts, err := legacyMounts(cfg, store, logger)
+	if err != nil {
+		return err
+	}
+
 	router := handlers.NewRouter(handlers.Options{
+		Mounts:         mounts,
 		Logger:         logger,
 		Store:          store,
 		Build:          info,
