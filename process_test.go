@@ -12,14 +12,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/osms/sports-service/internal/testenv"
 )
 
 var (
@@ -281,51 +278,6 @@ func TestGracefulShutdownUnderLoad(t *testing.T) {
 	}
 	if !strings.Contains(p.Logs.String(), `"msg":"stopped"`) {
 		t.Error("the service did not log a clean stop")
-	}
-}
-
-// TestEurekaOutageAndDeregistration runs the built binary registered with a
-// real Eureka server: while Eureka is down the service keeps serving; when
-// Eureka comes back the instance registers again by itself; on SIGTERM it
-// leaves the registry before it exits.
-func TestEurekaOutageAndDeregistration(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a JVM")
-	}
-	eureka := testenv.StartEureka(t)
-	p := startProcess(t, map[string]string{
-		"EUREKA_URL": eureka.URL, "EUREKA_INSTANCE_HOSTNAME": "localhost", "EUREKA_INSTANCE_IP": "127.0.0.1",
-		"EUREKA_LEASE_RENEWAL_INTERVAL_SECONDS": "1", "EUREKA_LEASE_DURATION_SECONDS": "2",
-		"EUREKA_RETRY_MAX_BACKOFF_SECONDS": "2", "EUREKA_REGISTRY_FETCH_INTERVAL_SECONDS": "1",
-		"EUREKA_STATUS_CHECK_INTERVAL_SECONDS": "1", "EUREKA_REQUEST_TIMEOUT_SECONDS": "2",
-	})
-	port := p.URL[strings.LastIndex(p.URL, ":")+1:]
-	registered := func() bool {
-		insts, err := eureka.App("SPORTS_SERVICE")
-		return err == nil && slices.ContainsFunc(insts, func(i testenv.RegisteredInstance) bool {
-			return strings.HasSuffix(i.InstanceID, ":"+port) && i.Status == "UP"
-		})
-	}
-	waitUntil(t, 60*time.Second, registered)
-
-	eureka.Stop()
-	for i := range 5 {
-		r := getStatus(t, p.URL+"/ch11/official/list/all")
-		if r != http.StatusOK {
-			t.Errorf("request %d with Eureka down: status %d", i, r)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	upAt := eureka.Restart()
-	back := waitUntil(t, 60*time.Second, registered)
-	t.Logf("FIGURE: Eureka answering again -> service registered again: %v", back.Sub(upAt).Round(time.Millisecond))
-
-	took := p.terminate(t, 20*time.Second)
-	if registered() {
-		t.Errorf("the instance is still registered after the service exited (%v after SIGTERM)", took)
-	}
-	if !strings.Contains(p.Logs.String(), "deregistered from Eureka") {
-		t.Error("the service did not log its deregistration")
 	}
 }
 
