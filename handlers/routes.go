@@ -93,9 +93,12 @@ func NewRouter(o Options) *gin.Engine {
 	// and private networks, where the gateway runs.
 	_ = r.SetTrustedProxies([]string{"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"})
 
-	r.Use(requestID(), rejectSecretsInURL())
+	// Security headers come first so that every answer carries them, the
+	// password-in-URL refusal included, which has to come before the
+	// observability middleware so that such a URL is never recorded.
+	r.Use(requestID(), securityHeaders(), rejectSecretsInURL())
 	r.Use(o.Observe...)
-	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), securityHeaders(), cors(o.CORSOrigins),
+	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), cors(o.CORSOrigins),
 		limitBody(o.BodyLimit), requestTimeout(o.RequestTimeout))
 
 	exempt := make([]string, 0, len(o.Mounts))
@@ -157,7 +160,7 @@ func apiConfig(o Options) huma.Config {
 	cfg.DocsPath = ""     // served by registerDocs from embedded assets
 	cfg.CreateHooks = nil // no $schema field in bodies: clients of the original expect its exact JSON
 	cfg.OpenAPIPath = "/openapi"
-	cfg.Transformers = append(cfg.Transformers, scrubSecrets)
+	cfg.Transformers = append(cfg.Transformers, scrubSecrets, boundErrors)
 	// limitBody refuses a declared Content-Length over the limit; this
 	// catches chunked bodies. The framework treats reaching its maximum as
 	// too large, hence the extra byte.
