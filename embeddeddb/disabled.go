@@ -1,0 +1,29 @@
+//go:build noembed
+
+// Package embeddeddb is empty in binaries built with the noembed tag (the
+// container image, which always runs against a real MongoDB).
+package embeddeddb
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+)
+
+// Available reports whether this binary was built with the embedded database.
+const Available = false
+
+// ErrNotBuiltIn is returned by Start in a noembed build.
+var ErrNotBuiltIn = errors.New("this binary was built without the embedded database (tag noembed): set MONGODB_URI")
+
+// DB is never created in a noembed build.
+type DB struct{}
+
+// Start always fails in a noembed build.
+func Start(string, *slog.Logger) (*DB, error) { return nil, ErrNotBuiltIn }
+
+// URI is empty.
+func (*DB) URI() string { return "" }
+
+// Stop does nothing.
+func (*DB) Stop(context.Context) error { return nil }
