@@ -9,6 +9,16 @@ import (
 	"testing"
 )
 
+// TestMain removes the binaries built for the run once every test is done
+// (their processes are stopped by the tests' cleanups).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		os.RemoveAll(builds.dir)
+	}
+	os.Exit(code)
+}
+
 // repoRoot is the module root, where the deployment files live.
 func repoRoot(t testing.TB) string {
 	t.Helper()

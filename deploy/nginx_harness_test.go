@@ -133,8 +133,7 @@ func startGateway(t testing.TB, servers []string, overrides map[string]string) *
 		stderr.Close()
 		if t.Failed() {
 			for _, f := range []string{"error.log", "stderr.log"} {
-				b, _ := os.ReadFile(filepath.Join(dir, f))
-				t.Logf("nginx %s:\n%s", f, b)
+				t.Logf("nginx %s (last lines, rate-limit warnings left out):\n%s", f, tail(filepath.Join(dir, f), 30, "limiting requests"))
 			}
 		}
 	})
@@ -227,4 +226,16 @@ func do(t testing.TB, c *http.Client, method, url, body string, header http.Head
 func clientFrom(ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// tail returns the last n lines of a file that do not contain skip.
+func tail(path string, n int, skip string) string {
+	b, _ := os.ReadFile(path)
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" && !strings.Contains(l, skip) {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep[max(0, len(keep)-n):], "\n")
 }
