@@ -6,15 +6,11 @@ package embeddeddb
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 )
 
 // Available reports whether this binary was built with the embedded database.
 const Available = false
-
-// ErrNotBuiltIn is returned by Start in a noembed build.
-var ErrNotBuiltIn = errors.New("this binary was built without the embedded database (tag noembed): set MONGODB_URI")
 
 // DB is never created in a noembed build.
 type DB struct{}

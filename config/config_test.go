@@ -1,0 +1,89 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != ":8000" || c.Database != "osms" || c.DataDir != "./data" || c.BodyLimit != 1<<20 ||
+		c.DBTimeout != 5*time.Second || c.MongoURI != "" || c.APIToken != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestInvalidValuesNameTheVariable(t *testing.T) {
+	tests := []struct{ name, value, rule string }{
+		{"DB_TIMEOUT", "5", "duration"},
+		{"REQUEST_TIMEOUT", "0s", "positive"},
+		{"BODY_LIMIT", "12", "integer from 1024"},
+		{"MONGODB_MAX_POOL_SIZE", "lots", "integer"},
+		{"LOG_LEVEL", "verbose", "debug, info"},
+		{"LOG_FORMAT", "xml", "json, text"},
+		{"LISTEN_ADDR", "8000", "host:port"},
+		{"SESSION_KEY", "short", "32 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.name, tt.value))
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.name) || !strings.Contains(err.Error(), tt.rule) {
+				t.Errorf("err = %v; want ErrInvalid naming %s and %q", err, tt.name, tt.rule)
+			}
+			if tt.name == "SESSION_KEY" && strings.Contains(err.Error(), tt.value) {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
+	}
+}
+
+func TestParseDotEnv(t *testing.T) {
+	in := "# comment\n\nexport A=1\nB = \"two words\"\nC='x=y'\n"
+	got, err := ParseDotEnv(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"A": "1", "B": "two words", "C": "x=y"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if _, err := ParseDotEnv(strings.NewReader("JUSTAWORD\n")); err == nil {
+		t.Error("a line without = was accepted")
+	}
+}
+
+func TestEnvironmentWinsOverDotEnv(t *testing.T) {
+	path := t.TempDir() + "/.env"
+	if err := writeFile(path, "LISTEN_ADDR=:9000\nMONGODB_DATABASE=fromfile\n"); err != nil {
+		t.Fatal(err)
+	}
+	getenv, err := WithDotEnv(env("LISTEN_ADDR", ":7000"), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ListenAddr != ":7000" || c.Database != "fromfile" {
+		t.Errorf("got %s and %s, want :7000 (environment) and fromfile (.env)", c.ListenAddr, c.Database)
+	}
+	if _, err := WithDotEnv(env(), t.TempDir()+"/missing.env"); err != nil {
+		t.Errorf("a missing .env is an error: %v", err)
+	}
+}

@@ -1,0 +1,280 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// initialRetryDelay is the first delay of the registration backoff.
+const initialRetryDelay = time.Second
+
+// RegistrationStatus is the registrar's part of the service's /health
+// report. It is informational: readiness must not depend on Eureka.
+type RegistrationStatus struct {
+	Enabled    bool   `json:"enabled"`
+	Registered bool   `json:"registered"`
+	App        string `json:"app,omitempty"`
+	InstanceID string `json:"instanceId,omitempty"`
+	// Status is the status Eureka last accepted from us (UP, DOWN).
+	Status string `json:"status,omitempty"`
+	// Server is the Eureka service URL that answered last.
+	Server              string    `json:"server,omitempty"`
+	RegisteredAt        time.Time `json:"registeredAt,omitzero"`
+	LastHeartbeat       time.Time `json:"lastHeartbeat,omitzero"`
+	LastError           string    `json:"lastError,omitempty"`
+	LastErrorAt         time.Time `json:"lastErrorAt,omitzero"`
+	ConsecutiveFailures int       `json:"consecutiveFailures"`
+	Deregistered        bool      `json:"deregistered,omitempty"`
+}
+
+// Registrar keeps this instance registered in Eureka for as long as Run
+// runs: it registers (retrying with backoff while no server answers), sends
+// heartbeats, registers again when Eureka forgot the instance, and keeps the
+// instance's status in step with the service's readiness.
+type Registrar struct {
+	cfg       Config
+	log       *slog.Logger
+	ready     func(ctx context.Context) error
+	version   string
+	startedAt time.Time
+	servers   *eurekaServers
+
+	// turn serialises the calls of Run's loop and Deregister, so that no
+	// heartbeat or registration from the loop can follow the DELETE. It is a
+	// channel so that Deregister can give up waiting when its ctx ends.
+	turn chan struct{}
+	// stop is closed by Deregister to end Run.
+	stop     chan struct{}
+	stopOnce sync.Once
+
+	mu    sync.Mutex
+	state RegistrationStatus
+}
+
+// NewRegistrar returns a registrar for cfg. ready reports the service's
+// readiness (nil error: UP, else DOWN); a nil ready means always ready.
+// version is published in the instance metadata.
+func NewRegistrar(cfg Config, logger *slog.Logger, ready func(ctx context.Context) error, version string) (*Registrar, error) {
+	if cfg.Enabled() {
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if ready == nil {
+		ready = func(context.Context) error { return nil }
+	}
+	r := &Registrar{
+		cfg:       cfg,
+		log:       logger.With("component", "eureka-registrar"),
+		ready:     ready,
+		version:   version,
+		startedAt: time.Now(),
+		turn:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		state: RegistrationStatus{
+			Enabled:    cfg.Enabled(),
+			App:        cfg.AppName,
+			InstanceID: cfg.InstanceID(),
+		},
+	}
+	if cfg.Enabled() {
+		r.servers = newEurekaServers(cfg.ServerURLs, cfg.RequestTimeout)
+	}
+	return r, nil
+}
+
+// Run keeps the instance registered until ctx ends or Deregister is called.
+// It never fails: while Eureka is unreachable it keeps trying. With
+// discovery disabled it returns at once. Call it in its own goroutine.
+func (r *Registrar) Run(ctx context.Context) {
+	if !r.cfg.Enabled() {
+		r.log.Info("eureka discovery disabled", "env", EnvURL)
+		return
+	}
+	r.log.Info("eureka registrar starting", "servers", r.cfg.ServerURLs, "instance", r.cfg.InstanceID(),
+		"renewal", r.cfg.RenewalInterval, "lease", r.cfg.LeaseDuration)
+	loop := registrarLoop{backoff: newBackoff(initialRetryDelay, r.cfg.RetryMaxBackoff)}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.stop:
+			return
+		case <-timer.C:
+		}
+		wait, ok := r.step(ctx, &loop)
+		if !ok {
+			return
+		}
+		timer.Reset(wait)
+	}
+}
+
+// registrarLoop is the state only Run's goroutine uses.
+type registrarLoop struct {
+	backoff       *backoff
+	registered    bool
+	status        string
+	nextHeartbeat time.Time
+}
+
+// step does what is due now and returns how long to wait before the next
+// step; ok is false once Deregister has taken over.
+func (r *Registrar) step(ctx context.Context, loop *registrarLoop) (wait time.Duration, ok bool) {
+	select {
+	case r.turn <- struct{}{}:
+	case <-ctx.Done():
+		return 0, false
+	case <-r.stop:
+		return 0, false
+	}
+	defer func() { <-r.turn }()
+	select {
+	case <-r.stop:
+		return 0, false
+	default:
+	}
+
+	desired := r.readinessStatus(ctx)
+	if !loop.registered {
+		server, err := r.servers.register(ctx, instanceInfo(r.cfg, r.version, r.startedAt, desired))
+		if err != nil {
+			delay := loop.backoff.next()
+			failures := r.recordFailure(err)
+			r.log.Warn("eureka registration failed; will retry", "error", err, "attempt", failures, "retry_in", delay.Round(time.Millisecond))
+			return delay, true
+		}
+		loop.backoff.reset()
+		loop.registered, loop.status = true, desired
+		now := time.Now()
+		loop.nextHeartbeat = now.Add(r.cfg.RenewalInterval)
+		r.update(func(s *RegistrationStatus) {
+			s.Registered, s.Status, s.Server, s.RegisteredAt, s.ConsecutiveFailures = true, desired, server, now, 0
+		})
+		r.log.Info("registered in eureka", "server", server, "instance", r.cfg.InstanceID(), "status", desired)
+		return r.untilNext(loop), true
+	}
+
+	if desired != loop.status {
+		err := r.servers.setStatus(ctx, r.cfg.AppName, r.cfg.InstanceID(), desired)
+		switch {
+		case errors.Is(err, ErrInstanceNotFound):
+			return r.forgotten(loop, err), true
+		case err != nil:
+			failures := r.recordFailure(err)
+			r.log.Warn("eureka status update failed; will retry", "status", desired, "error", err, "attempt", failures)
+		default:
+			loop.status = desired
+			r.update(func(s *RegistrationStatus) { s.Status, s.ConsecutiveFailures = desired, 0 })
+			r.log.Info("eureka status changed", "status", desired)
+		}
+	}
+
+	if !time.Now().Before(loop.nextHeartbeat) {
+		server, err := r.servers.heartbeat(ctx, r.cfg.AppName, r.cfg.InstanceID())
+		now := time.Now()
+		// Keep the renewal cadence even on failure: when Eureka comes
+		// back, the next heartbeat's 404 brings a re-registration, so we
+		// are back within one renewal interval.
+		loop.nextHeartbeat = now.Add(r.cfg.RenewalInterval)
+		switch {
+		case errors.Is(err, ErrInstanceNotFound):
+			return r.forgotten(loop, err), true
+		case err != nil:
+			failures := r.recordFailure(err)
+			r.log.Warn("eureka heartbeat failed", "error", err, "attempt", failures, "retry_in", r.cfg.RenewalInterval)
+		default:
+			r.update(func(s *RegistrationStatus) { s.LastHeartbeat, s.Server, s.ConsecutiveFailures = now, server, 0 })
+		}
+	}
+	return r.untilNext(loop), true
+}
+
+// forgotten handles Eureka not knowing the instance (it restarted or evicted
+// us): register again at once.
+func (r *Registrar) forgotten(loop *registrarLoop, err error) time.Duration {
+	r.log.Info("eureka does not know this instance; registering again", "reason", err)
+	loop.registered = false
+	r.update(func(s *RegistrationStatus) { s.Registered = false })
+	return 0
+}
+
+func (r *Registrar) untilNext(loop *registrarLoop) time.Duration {
+	return max(0, min(time.Until(loop.nextHeartbeat), r.cfg.StatusCheckInterval))
+}
+
+// readinessStatus maps the readiness check to a Eureka status. The check
+// gets its own deadline so that a hanging dependency cannot stall heartbeats.
+func (r *Registrar) readinessStatus(ctx context.Context) string {
+	checkCtx, cancel := context.WithTimeout(ctx, r.cfg.RequestTimeout)
+	defer cancel()
+	if err := r.ready(checkCtx); err != nil {
+		return StatusDown
+	}
+	return StatusUp
+}
+
+// Deregister removes the instance from Eureka and stops Run. Call it first
+// on shutdown, before draining HTTP, so that callers stop picking this
+// instance while it still answers. It is safe to call more than once and
+// when discovery is disabled.
+//
+// It first waits for a request of Run's loop that is under way (so that no
+// late heartbeat or registration can follow the DELETE); with Eureka hanging
+// that is up to RequestTimeout per server, so give ctx a few seconds more.
+func (r *Registrar) Deregister(ctx context.Context) error {
+	if !r.cfg.Enabled() {
+		return nil
+	}
+	r.stopOnce.Do(func() { close(r.stop) })
+	select {
+	case r.turn <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("eureka deregister: waiting for the registrar: %w", ctx.Err())
+	}
+	defer func() { <-r.turn }()
+
+	// DELETE even if we never saw a registration succeed: the answer may
+	// have been lost after Eureka stored it. 404 counts as done.
+	err := r.servers.deregister(ctx, r.cfg.AppName, r.cfg.InstanceID())
+	if err != nil {
+		r.recordFailure(err)
+		r.log.Warn("eureka deregistration failed; the lease will expire", "error", err, "lease", r.cfg.LeaseDuration)
+		return err
+	}
+	r.update(func(s *RegistrationStatus) { s.Registered, s.Deregistered, s.Status = false, true, "" })
+	r.log.Info("deregistered from eureka", "instance", r.cfg.InstanceID())
+	return nil
+}
+
+// Status reports the registration state for /health.
+func (r *Registrar) Status() RegistrationStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state
+}
+
+func (r *Registrar) update(f func(*RegistrationStatus)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f(&r.state)
+}
+
+// recordFailure notes err and returns the number of failures in a row.
+func (r *Registrar) recordFailure(err error) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.LastError = err.Error()
+	r.state.LastErrorAt = time.Now()
+	r.state.ConsecutiveFailures++
+	return r.state.ConsecutiveFailures
+}

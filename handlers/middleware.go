@@ -1,0 +1,247 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// RequestIDHeader carries the request id in and out.
+const RequestIDHeader = "X-Request-ID"
+
+type requestIDKey struct{}
+
+// RequestIDFrom returns the request id stored in ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// LogHandler adds the request id of the record's context to every log line
+// written while serving a request.
+func LogHandler(next slog.Handler) slog.Handler { return requestIDLogHandler{next} }
+
+type requestIDLogHandler struct{ slog.Handler }
+
+func (h requestIDLogHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestIDFrom(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDLogHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return requestIDLogHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h requestIDLogHandler) WithGroup(name string) slog.Handler {
+	return requestIDLogHandler{h.Handler.WithGroup(name)}
+}
+
+// validRequestID accepts what gateways and tracing tools generate, and
+// nothing that could forge a log line.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// requestID accepts the caller's X-Request-ID or makes one, echoes it, and
+// stores it in the request context.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		c.Header(RequestIDHeader, id)
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
+		c.Next()
+	}
+}
+
+// routeOf is the route template of the request; unmatched paths share one
+// name so they cannot blow up log or metric cardinality.
+func routeOf(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	return "unmatched"
+}
+
+// accessLog writes one line per request. It logs the path without the query
+// string, which may hold secrets.
+func accessLog(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		logger.LogAttrs(c.Request.Context(), level, "request",
+			slog.String("method", c.Request.Method),
+			slog.String("route", routeOf(c)),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int64("bytes_in", max(c.Request.ContentLength, 0)),
+			slog.Int("bytes_out", max(c.Writer.Size(), 0)),
+			slog.String("client_ip", c.ClientIP()),
+		)
+	}
+}
+
+// recoverPanics turns a panic into a 500 problem and a log line with the
+// stack. http.ErrAbortHandler is passed on: it is how a streaming handler
+// aborts a response it can no longer complete.
+func recoverPanics(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(rec)
+			}
+			logger.ErrorContext(c.Request.Context(), "panic", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+			if c.Writer.Written() {
+				panic(http.ErrAbortHandler)
+			}
+			writeProblem(c, http.StatusInternalServerError, "internal error; the request id identifies it in the logs")
+		}()
+		c.Next()
+	}
+}
+
+// limitBody refuses a declared length over limit before reading anything, and
+// caps what an undeclared (chunked) body may send.
+func limitBody(limit int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > limit {
+			// The body stays unread; close the connection rather than drain it.
+			c.Header("Connection", "close")
+			writeProblem(c, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", c.Request.ContentLength, limit))
+			return
+		}
+		c.Next()
+	}
+}
+
+// rejectSecretsInURL refuses any request whose query string names a password:
+// passwords travel in JSON bodies only, so they never reach access logs,
+// proxies or browser history.
+func rejectSecretsInURL() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		for key := range c.Request.URL.Query() {
+			if strings.Contains(strings.ToLower(key), "password") {
+				writeProblem(c, http.StatusBadRequest,
+					"passwords are not accepted in the URL; send them in the JSON request body")
+				return
+			}
+		}
+		c.Next()
+	}
+}
+
+// requireToken demands Authorization: Bearer <token> on paths under prefix,
+// except those under the exempt prefixes.
+func requireToken(token, prefix string, exempt ...string) gin.HandlerFunc {
+	want := sha256.Sum256([]byte(token))
+	return func(c *gin.Context) {
+		path := c.Request.URL.Path
+		if !strings.HasPrefix(path, prefix) || slices.ContainsFunc(exempt, func(e string) bool { return strings.HasPrefix(path, e) }) {
+			c.Next()
+			return
+		}
+		got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		// Comparing digests keeps the comparison constant-time whatever the
+		// length of what was sent.
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			c.Header("WWW-Authenticate", `Bearer realm="sports-service"`)
+			writeProblem(c, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		c.Next()
+	}
+}
+
+// contentSecurityPolicy lets the Swagger UI and the admin site load their own
+// scripts and styles and nothing from elsewhere. Swagger UI sets inline style
+// attributes, hence 'unsafe-inline' for styles only.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; " +
+	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		c.Next()
+	}
+}
+
+// cors allows the listed origins; with none, no CORS header is ever sent.
+func cors(origins []string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		origin := c.GetHeader("Origin")
+		if origin == "" || !slices.Contains(origins, origin) && !slices.Contains(origins, "*") {
+			c.Next()
+			return
+		}
+		h := c.Writer.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "X-Request-ID, X-Trace-Id")
+		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-ID, traceparent, tracestate, baggage")
+			h.Set("Access-Control-Max-Age", strconv.Itoa(600))
+			c.AbortWithStatus(http.StatusNoContent)
+			return
+		}
+		c.Next()
+	}
+}
+
+// requestTimeout bounds the whole request; database calls also have their own.
+func requestTimeout(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}

@@ -1,0 +1,170 @@
+// Package handlers is the HTTP layer: the routes file below maps the whole
+// surface of the service; the rest decodes, validates and encodes in one
+// place and maps the store's errors to problem documents.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humagin"
+	"github.com/gin-gonic/gin"
+
+	"github.com/osms/sports-service/models"
+	"github.com/osms/sports-service/repository"
+)
+
+// Store is what the API needs of the database.
+type Store interface {
+	CreateLogin(context.Context, models.LoginCreate) (models.Login, error)
+	GetLogin(context.Context, int64) (models.Login, error)
+	ListLogins(context.Context, repository.ListQuery, func(models.Login) error) error
+	DeleteLogin(context.Context, int64) error
+	ChangePassword(context.Context, models.LoginUpdate) (models.Login, error)
+	VerifyLogin(ctx context.Context, username, password string) (models.Login, error)
+
+	CreateOfficial(context.Context, models.Official) (models.Official, error)
+	GetOfficial(context.Context, int64) (models.Official, error)
+	ListOfficials(context.Context, repository.ListQuery, func(models.Official) error) error
+	UpdateOfficial(context.Context, int64, models.OfficialPatch) (models.Official, error)
+	DeleteOfficial(context.Context, int64) error
+
+	CreatePlayer(context.Context, models.Player) (models.Player, error)
+	GetPlayer(context.Context, int64) (models.Player, error)
+	ListPlayers(context.Context, repository.ListQuery, func(models.Player) error) error
+	UpdatePlayer(context.Context, int64, models.PlayerPatch) (models.Player, error)
+	DeletePlayer(context.Context, int64) error
+
+	CreateGame(context.Context, models.Game) (models.Game, error)
+	GetGame(context.Context, int64) (models.Game, error)
+	ListGames(context.Context, repository.ListQuery, func(models.Game) error) error
+	UpdateGame(context.Context, int64, models.GamePatch) (models.Game, error)
+	DeleteGame(context.Context, int64) error
+}
+
+// Mount is a plain net/http application served under a path prefix, as the
+// seed mounts its Flask and Django apps inside FastAPI.
+type Mount struct {
+	Prefix  string // e.g. "/ch11/flask"
+	Handler http.Handler
+}
+
+// Options are the router's settings and dependencies.
+type Options struct {
+	Logger         *slog.Logger
+	Store          Store
+	Build          BuildInfo
+	Health         []HealthCheck
+	ReadyTimeout   time.Duration
+	RequestTimeout time.Duration
+	BodyLimit      int64
+	APIToken       string
+	CORSOrigins    []string
+
+	// Observe holds the observability middleware (tracing, metrics); they
+	// run after the request id is set and before the access log, so that
+	// log lines carry trace ids.
+	Observe []gin.HandlerFunc
+	// Routes adds routes owned by other packages (e.g. /metrics).
+	Routes []func(*gin.Engine)
+	// Discovery answers /ch11/discovery/...; nil leaves those routes out.
+	Discovery Discovery
+	// Mounts are the legacy sub-applications.
+	Mounts []Mount
+}
+
+// apiPrefix is the API's path prefix; a bearer token, when configured,
+// guards it.
+const apiPrefix = "/ch11/"
+
+// NewRouter returns the service's HTTP handler.
+func NewRouter(o Options) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	// Only the gateway's X-Forwarded-For is trusted, and only from loopback
+	// and private networks, where the gateway runs.
+	_ = r.SetTrustedProxies([]string{"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"})
+
+	r.Use(requestID(), rejectSecretsInURL())
+	r.Use(o.Observe...)
+	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), securityHeaders(), cors(o.CORSOrigins),
+		limitBody(o.BodyLimit), requestTimeout(o.RequestTimeout))
+
+	exempt := make([]string, 0, len(o.Mounts))
+	for _, m := range o.Mounts {
+		exempt = append(exempt, m.Prefix+"/")
+	}
+	if o.APIToken != "" {
+		r.Use(requireToken(o.APIToken, apiPrefix, exempt...))
+	}
+
+	r.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, "no route for "+c.Request.URL.Path) })
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	})
+
+	api := humagin.New(r, apiConfig(o))
+	em := errorMapper{logger: o.Logger}
+	s := o.Store
+
+	// The API surface, in one place.
+	registerResource(api, em, resource[models.LoginCreate, models.Login, struct{}]{
+		name: "login", plural: "logins",
+		add: s.CreateLogin, get: s.GetLogin, list: s.ListLogins, delete: s.DeleteLogin,
+	})
+	registerLoginExtras(api, em, s) // PATCH /ch11/login/update, POST /ch11/login/verify
+	registerResource(api, em, resource[models.Official, models.Official, models.OfficialPatch]{
+		name: "official", plural: "officials",
+		add: s.CreateOfficial, get: s.GetOfficial, list: s.ListOfficials, update: s.UpdateOfficial, delete: s.DeleteOfficial,
+	})
+	registerResource(api, em, resource[models.Player, models.Player, models.PlayerPatch]{
+		name: "player", plural: "players",
+		add: s.CreatePlayer, get: s.GetPlayer, list: s.ListPlayers, update: s.UpdatePlayer, delete: s.DeletePlayer,
+	})
+	registerResource(api, em, resource[models.Game, models.Game, models.GamePatch]{
+		name: "game", plural: "games",
+		add: s.CreateGame, get: s.GetGame, list: s.ListGames, update: s.UpdateGame, delete: s.DeleteGame,
+	})
+	if o.Discovery != nil {
+		registerDiscovery(api, o.Discovery) // /ch11/discovery/{app}, /ch11/discovery/{app}/info
+	}
+	registerHealth(api, o.Health, o.ReadyTimeout, o.Build) // /health, /health/live, /health/ready, /info
+	registerDocs(r)                                        // /docs; /openapi.json comes from apiConfig
+
+	for _, add := range o.Routes {
+		add(r)
+	}
+	for _, m := range o.Mounts {
+		h := gin.WrapH(m.Handler)
+		r.Any(m.Prefix, h)
+		r.Any(m.Prefix+"/*path", h)
+	}
+	return r
+}
+
+func apiConfig(o Options) huma.Config {
+	cfg := huma.DefaultConfig("Sports service", o.Build.Version)
+	cfg.Info.Description = "The online sports management system: logins, players, officials and games. " +
+		"Errors are RFC 9457 problem documents (application/problem+json)."
+	cfg.DocsPath = ""     // served by registerDocs from embedded assets
+	cfg.CreateHooks = nil // no $schema field in bodies: clients of the original expect its exact JSON
+	cfg.OpenAPIPath = "/openapi"
+	cfg.Transformers = append(cfg.Transformers, scrubSecrets)
+	// limitBody refuses a declared Content-Length over the limit; this
+	// catches chunked bodies. The framework treats reaching its maximum as
+	// too large, hence the extra byte.
+	cfg.OnAddOperation = append(cfg.OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
+		op.MaxBodyBytes = o.BodyLimit + 1
+	})
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "Needed on /ch11/* when the service runs with API_TOKEN set."},
+	}
+	// Optional: the empty requirement means "or no token".
+	cfg.Security = []map[string][]string{{"bearer": {}}, {}}
+	return cfg
+}

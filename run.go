@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/osms/sports-service/config"
+	"github.com/osms/sports-service/embeddeddb"
+	"github.com/osms/sports-service/handlers"
+	"github.com/osms/sports-service/password"
+	"github.com/osms/sports-service/repository"
+)
+
+// run starts the service and blocks until ctx is cancelled (SIGINT/SIGTERM)
+// and the shutdown has finished. Tests call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 1 {
+		switch args[1] {
+		case "healthcheck":
+			return healthcheck(ctx, getenv, stdout)
+		case "version", "-version", "--version":
+			fmt.Fprintln(stdout, buildInfo().Version)
+			return nil
+		default:
+			return fmt.Errorf("unknown command %q (want no argument, healthcheck or version)", args[1])
+		}
+	}
+
+	getenv, err := config.WithDotEnv(getenv, envFile(getenv))
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stdout)
+	info := buildInfo()
+
+	// The database: an external MongoDB, or the embedded FerretDB.
+	mongoURI := cfg.MongoURI
+	info.Database = "mongodb " + redactURI(mongoURI)
+	if mongoURI == "" {
+		if !embeddeddb.Available {
+			return embeddeddb.ErrNotBuiltIn
+		}
+		// FerretDB logs every closed session at warn level: keep its errors.
+		ferretLogger := slog.New(handlers.LogHandler(slog.NewJSONHandler(stdout,
+			&slog.HandlerOptions{Level: slog.LevelError}))).With("component", "ferretdb")
+		db, err := embeddeddb.Start(cfg.DataDir, ferretLogger)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := db.Stop(context.Background()); err != nil {
+				logger.Error("stop embedded database", "error", err)
+			}
+		}()
+		mongoURI = db.URI()
+		info.Database = "embedded FerretDB (SQLite) in " + cfg.DataDir
+	}
+	logger.Info("database", "database", info.Database, "name", cfg.Database)
+
+	hasher, err := password.NewHasher(password.DefaultParams())
+	if err != nil {
+		return err
+	}
+	store, err := repository.Open(mongoURI, repository.Options{
+		Database: cfg.Database, Timeout: cfg.DBTimeout, MaxPoolSize: cfg.MongoMaxPoolSize,
+	}, hasher)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(context.Background()); err != nil {
+			logger.Error("close database client", "error", err)
+		}
+	}()
+
+	// Indexes are created in the background, retried until the database
+	// answers: the service starts (and reports not-ready) while it is down.
+	indexCtx, stopIndexing := context.WithCancel(ctx)
+	defer stopIndexing()
+	go ensureIndexes(indexCtx, store, logger)
+
+	if cfg.APIToken == "" {
+		logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
+	}
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	hostname, _ := os.Hostname()
+	info.Instance = net.JoinHostPort(hostname, strconv.Itoa(port))
+
+	readiness := func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
+		defer cancel()
+		return store.Ping(ctx)
+	}
+	agent, err := newDiscovery(getenv, port, logger, readiness, info.Version)
+	if err != nil {
+		return err
+	}
+	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAgent()
+	if agent.Enabled() {
+		go agent.Run(agentCtx)
+	}
+
+	router := handlers.NewRouter(handlers.Options{
+		Logger:         logger,
+		Store:          store,
+		Build:          info,
+		ReadyTimeout:   cfg.ReadyTimeout,
+		RequestTimeout: cfg.RequestTimeout,
+		BodyLimit:      cfg.BodyLimit,
+		APIToken:       cfg.APIToken,
+		CORSOrigins:    cfg.CORSOrigins,
+		Discovery:      agent,
+		Health: []handlers.HealthCheck{
+			{Name: "database", Ready: true, Check: databaseCheck(store, info.Database)},
+			{Name: "discovery", Ready: false, Check: agent.HealthCheck},
+		},
+	})
+
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "version", info.Version)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Leave the registry first, so that no new traffic is sent here while
+	// the in-flight requests drain.
+	agent.Deregister(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Error("shutdown did not finish in time; closing connections", "error", err)
+		_ = srv.Close()
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func envFile(getenv func(string) string) string {
+	if f := getenv("ENV_FILE"); f != "" {
+		return f
+	}
+	return ".env"
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if cfg.LogFormat == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(handlers.LogHandler(h))
+}
+
+// buildInfo reports what -ldflags set, falling back to the VCS stamp that
+// `go build` records.
+func buildInfo() handlers.BuildInfo {
+	info := handlers.BuildInfo{App: "sports-service", Version: version, Commit: commit, BuildTime: buildTime, StartTime: time.Now().UTC()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && info.Commit == "":
+				info.Commit = s.Value
+			case s.Key == "vcs.time" && info.BuildTime == "":
+				info.BuildTime = s.Value
+			}
+		}
+	}
+	return info
+}
+
+// redactURI hides the password of a connection string.
+func redactURI(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "(unparsable URI)"
+	}
+	return u.Redacted()
+}
+
+// pinger is what the readiness check needs of the store.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+func databaseCheck(db pinger, describe string) func(context.Context) handlers.Component {
+	return func(ctx context.Context) handlers.Component {
+		start := time.Now()
+		err := db.Ping(ctx)
+		details := map[string]any{"database": describe, "latency_ms": time.Since(start).Milliseconds()}
+		if err != nil {
+			details["error"] = "database did not answer the ping in time"
+			return handlers.Component{Status: handlers.StatusDown, Details: details}
+		}
+		return handlers.Component{Status: handlers.StatusUp, Details: details}
+	}
+}
+
+type indexer interface {
+	EnsureIndexes(ctx context.Context) error
+}
+
+// ensureIndexes retries with capped exponential backoff until it succeeds.
+func ensureIndexes(ctx context.Context, db indexer, logger *slog.Logger) {
+	delay := 250 * time.Millisecond
+	for {
+		err := db.EnsureIndexes(ctx)
+		if err == nil {
+			logger.Debug("indexes ready")
+			return
+		}
+		logger.Warn("could not create indexes; retrying", "error", err, "retry_in", delay.String())
+		jitter := time.Duration(rand.Int64N(int64(delay) / 2))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay + jitter):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+}
+
+// healthcheck asks the local service whether it is ready: the container
+// image has no curl, so the binary checks itself.
+func healthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	getenv, err := config.WithDotEnv(getenv, envFile(getenv))
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(cfg.ListenAddr)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/health/ready", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /health/ready answered %s", resp.Status)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return nil
+}

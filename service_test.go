@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects the service's log output; it is written by the
+// service's goroutines and read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testService is the whole service, started in-process by run().
+type testService struct {
+	URL     string
+	Logs    *syncBuffer
+	DataDir string
+	stop    context.CancelFunc
+	done    chan error
+}
+
+var listeningAddr = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
+
+// startService runs the service on a free loopback port against a fresh
+// embedded database (or env's), and stops it when the test ends.
+func startService(t testing.TB, env map[string]string) *testService {
+	t.Helper()
+	vars := map[string]string{
+		"LISTEN_ADDR": "127.0.0.1:0",
+		"DATA_DIR":    t.TempDir(),
+		"ENV_FILE":    os.DevNull,
+		"LOG_LEVEL":   "debug",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	getenv := func(k string) string { return vars[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &testService{Logs: &syncBuffer{}, DataDir: vars["DATA_DIR"], stop: cancel, done: make(chan error, 1)}
+	go func() { s.done <- run(ctx, []string{"sports-service"}, getenv, s.Logs, s.Logs) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.URL == "" {
+		if m := listeningAddr.FindStringSubmatch(s.Logs.String()); m != nil {
+			s.URL = "http://" + m[1]
+			break
+		}
+		select {
+		case err := <-s.done:
+			t.Fatalf("service exited during start-up: %v\n%s", err, s.Logs)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service did not start listening:\n%s", s.Logs)
+		}
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+// Stop cancels the service's context (as SIGTERM does) and waits for run.
+func (s *testService) Stop(t testing.TB) {
+	t.Helper()
+	if s.stop == nil {
+		return
+	}
+	s.stop()
+	s.stop = nil
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("run returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("service did not stop")
+	}
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("response is not JSON (%v): %s", err, r.Body)
+	}
+}
+
+// do sends a request; body is JSON-encoded unless it is a string or nil.
+func (s *testService) do(t testing.TB, method, path string, body any, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// expect checks the status and, for errors, that the body is a problem
+// document whose text contains every string in want.
+func expect(t testing.TB, r response, status int, want ...string) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Body)
+	}
+	if status >= 400 {
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			t.Errorf("error Content-Type %q, want application/problem+json", ct)
+		}
+	}
+	for _, w := range want {
+		if !bytes.Contains(r.Body, []byte(w)) {
+			t.Errorf("body does not mention %q: %s", w, r.Body)
+		}
+	}
+}
+
+func playerBody(id int64) map[string]any {
+	return map[string]any{"player_id": id, "fname": "Ann", "lname": "Lee", "age": 20,
+		"birthday": "2004-01-02", "date_started": "2020-05-01"}
+}
+
+func officialBody(id int64) map[string]any {
+	return map[string]any{"official_id": id, "fname": "Rita", "lname": "Ref", "age": 40,
+		"birthday": "1984-03-04", "date_started": "2005-01-01"}
+}
+
+func gameBody(id int64, officials ...int64) map[string]any {
+	if officials == nil {
+		officials = []int64{}
+	}
+	return map[string]any{"game_id": id, "name": "Final", "date_start": "2024-06-01", "date_end": "2024-06-02", "officials": officials}
+}
+
+func TestMain(m *testing.M) {
+	fmt.Fprintln(os.Stderr, "service tests start the whole service in-process on the embedded FerretDB")
+	os.Exit(m.Run())
+}

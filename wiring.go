@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/osms/sports-service/discovery"
+	"github.com/osms/sports-service/handlers"
+)
+
+// discoveryAgent adapts the Eureka agent to the service: a no-op when
+// EUREKA_URL is unset, and a health component that never decides readiness.
+type discoveryAgent struct {
+	*discovery.Agent
+	enabled bool
+	logger  *slog.Logger
+}
+
+func newDiscovery(getenv func(string) string, port int, logger *slog.Logger,
+	ready func(context.Context) error, version string) (*discoveryAgent, error) {
+	cfg, err := discovery.LoadConfig(getenv, port)
+	if err != nil {
+		return nil, err
+	}
+	logger = logger.With("component", "discovery")
+	agent, err := discovery.New(cfg, logger, ready, version)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Enabled() {
+		// go-eureka-client reports every failed request through logrus's
+		// global logger, in another format; our registrar logs each failure
+		// once per backoff step instead.
+		logrus.SetOutput(io.Discard)
+		logger.Info("registering with Eureka", "servers", cfg.ServerURLs, "instance", cfg.InstanceID())
+	}
+	return &discoveryAgent{Agent: agent, enabled: cfg.Enabled(), logger: logger}, nil
+}
+
+// Enabled reports whether a Eureka URL is configured.
+func (d *discoveryAgent) Enabled() bool { return d.enabled }
+
+// Deregister leaves the registry, when registered; failures are logged: the
+// lease expires on its own.
+func (d *discoveryAgent) Deregister(ctx context.Context) {
+	if !d.enabled {
+		return
+	}
+	if err := d.Agent.Deregister(ctx); err != nil {
+		d.logger.Warn("deregister from Eureka", "error", err)
+		return
+	}
+	d.logger.Info("deregistered from Eureka")
+}
+
+// HealthCheck reports registration and cache state.
+func (d *discoveryAgent) HealthCheck(context.Context) handlers.Component {
+	st := d.Status()
+	status := "UNKNOWN"
+	switch {
+	case !st.Enabled:
+	case st.Registration.Registered:
+		status = handlers.StatusUp
+	default:
+		status = handlers.StatusDown
+	}
+	var details map[string]any
+	if raw, err := json.Marshal(st); err == nil {
+		_ = json.Unmarshal(raw, &details)
+	}
+	return handlers.Component{Status: status, Details: details}
+}
