@@ -9,23 +9,42 @@ import (
 	"github.com/osms/sports-service/config"
 )
 
-// extraVariables are read by the observability and registry packages, which
-// export no list of their own yet. Name -> default.
+// extraVariables are read by the telemetry, metrics and discovery packages,
+// which export no list of their own: name -> the value .env.example gives
+// (empty where an explicit value would differ from leaving it unset, e.g.
+// JAEGER_COLLECTOR_ENDPOINT selects collector mode, or where compose supplies
+// its own default). Taken from telemetry/config.go, metrics/config.go
+// (branch obs) and discovery/config.go.
 //
-// TODO(deploy): replace with their exported lists once they land on main.
+// TODO(deploy): use those packages' exported lists once they have them.
 var extraVariables = map[string]string{
-	"OTEL_TRACES_EXPORTER":                   "none",
-	"OTEL_EXPORTER_OTLP_ENDPOINT":            "",
-	"OTEL_EXPORTER_OTLP_PROTOCOL":            "http/protobuf",
-	"OTEL_SERVICE_NAME":                      "online-sports-tracer",
-	"JAEGER_AGENT_ENDPOINT":                  "",
-	"JAEGER_COLLECTOR_ENDPOINT":              "",
-	"METRICS_APP_NAME":                       "osms",
+	"TRACING_EXPORTER":                   "",
+	"OTEL_TRACES_EXPORTER":               "",
+	"OTEL_SERVICE_NAME":                  "online-sports-tracer",
+	"OTEL_RESOURCE_ATTRIBUTES":           "",
+	"OTEL_TRACES_SAMPLER":                "parentbased_always_on",
+	"OTEL_TRACES_SAMPLER_ARG":            "1",
+	"JAEGER_MODE":                        "",
+	"JAEGER_AGENT_ENDPOINT":              "",
+	"JAEGER_COLLECTOR_ENDPOINT":          "",
+	"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf",
+	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "",
+	"OTEL_EXPORTER_OTLP_ENDPOINT":        "",
+	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
+	"OTEL_BSP_MAX_QUEUE_SIZE":            "2048",
+	"OTEL_BSP_MAX_EXPORT_BATCH_SIZE":     "512",
+	"OTEL_BSP_SCHEDULE_DELAY":            "5000",
+	"OTEL_BSP_EXPORT_TIMEOUT":            "10000",
+
+	"METRICS_APP_NAME":     "osms",
+	"METRICS_SLOW_SECONDS": "5",
+	"METRICS_PATH":         "/metrics",
+
 	"EUREKA_URL":                             "",
 	"EUREKA_APP_NAME":                        "SPORTS_SERVICE",
 	"EUREKA_INSTANCE_HOSTNAME":               "",
 	"EUREKA_INSTANCE_IP":                     "",
-	"EUREKA_PREFER_IP_ADDRESS":               "false",
+	"EUREKA_PREFER_IP_ADDRESS":               "",
 	"EUREKA_LEASE_RENEWAL_INTERVAL_SECONDS":  "30",
 	"EUREKA_LEASE_DURATION_SECONDS":          "90",
 	"EUREKA_REGISTRY_FETCH_INTERVAL_SECONDS": "30",
@@ -62,7 +81,7 @@ func TestEnvExampleListsEveryVariable(t *testing.T) {
 		case !ok:
 			t.Errorf(".env.example lacks %s (default %q)", name, def)
 		case got != def:
-			t.Errorf(".env.example: %s=%q, but the service's default is %q", name, got, def)
+			t.Errorf(".env.example: %s=%q, want %q", name, got, def)
 		}
 	}
 	for name := range values {
