@@ -141,7 +141,7 @@ func buildOnce(t testing.TB, slot *string, build func(testing.TB) string) string
 // copyBuildContext copies what `docker build .` would send.
 func copyBuildContext(t testing.TB, root, dst string) {
 	t.Helper()
-	pm := dockerignore(t.(*testing.T))
+	pm := dockerignore(t)
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err

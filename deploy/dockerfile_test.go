@@ -47,7 +47,7 @@ func parseDockerfile(t *testing.T) dockerfile {
 	return dockerfile{res.AST, stages, metaArgs}
 }
 
-func dockerignore(t *testing.T) *patternmatcher.PatternMatcher {
+func dockerignore(t testing.TB) *patternmatcher.PatternMatcher {
 	t.Helper()
 	patterns, err := ignorefile.ReadAll(bytes.NewReader(readRoot(t, ".dockerignore")))
 	if err != nil {
