@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -226,5 +227,45 @@ func TestRequestIDAndSecurityHeaders(t *testing.T) {
 	}
 	if !strings.Contains(s.Logs.String(), `"request_id":"abc-123"`) {
 		t.Error("the access log does not carry the request id")
+	}
+}
+
+// TestLegacyMounts: the seed's URLs answer through the full router, with the
+// same middleware as the API.
+func TestLegacyMounts(t *testing.T) {
+	s := startService(t, map[string]string{"API_TOKEN": "token-for-the-api-only"})
+	tests := []struct {
+		path     string
+		status   int
+		want     string
+		location string
+	}{
+		{"/ch11/flask/index", 200, "flask integration", ""},
+		{"/ch11/django/index/", 200, "django integration", ""},
+		{"/ch11/django/index", 301, "", "/ch11/django/index/"},
+		{"/ch11/django/admin/", 303, "", "/ch11/django/admin/login/"},
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := client.Get(s.URL + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body := new(strings.Builder)
+			_, _ = io.Copy(body, resp.Body)
+			if resp.StatusCode != tt.status || !strings.Contains(body.String(), tt.want) ||
+				!strings.HasPrefix(resp.Header.Get("Location"), tt.location) {
+				t.Errorf("%d %q (Location %q); want %d containing %q, Location %q",
+					resp.StatusCode, body, resp.Header.Get("Location"), tt.status, tt.want, tt.location)
+			}
+			if resp.Header.Get("X-Request-ID") == "" {
+				t.Error("the mount did not go through the request-id middleware")
+			}
+		})
+	}
+	if !strings.Contains(s.Logs.String(), `"route":"/ch11/flask/*path"`) {
+		t.Error("the access log does not name the flask mount's route")
 	}
 }

@@ -8,9 +8,34 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/osms/sports-service/config"
 	"github.com/osms/sports-service/discovery"
 	"github.com/osms/sports-service/handlers"
+	"github.com/osms/sports-service/legacy/django"
+	"github.com/osms/sports-service/legacy/mount"
 )
+
+// legacyMounts builds the Flask- and Django-style sub-applications (and the
+// admin's /static assets) on the service's store.
+func legacyMounts(cfg config.Config, store mount.Store, logger *slog.Logger) ([]handlers.Mount, error) {
+	key, err := django.SessionKeyFrom(cfg.SessionKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SessionKey == "" {
+		logger.Warn("SESSION_KEY is not set: admin sessions use a random per-process key " +
+			"and end when the process restarts; set it (the same on every instance) behind a gateway")
+	}
+	apps, err := mount.Apps(mount.Config{Store: store, Logger: logger.With("component", "legacy"), SessionKey: key})
+	if err != nil {
+		return nil, err
+	}
+	mounts := make([]handlers.Mount, 0, len(apps))
+	for _, a := range apps {
+		mounts = append(mounts, handlers.Mount{Prefix: a.Prefix, Handler: a.Handler})
+	}
+	return mounts, nil
+}
 
 // discoveryAgent adapts the Eureka agent to the service: a no-op when
 // EUREKA_URL is unset, and a health component that never decides readiness.

@@ -64,10 +64,10 @@ type Options struct {
 	APIToken       string
 	CORSOrigins    []string
 
-	// Observe holds the observability middleware (tracing, metrics); they
-	// run after the request id is set and before the access log, so that
-	// log lines carry trace ids.
-	Observe []gin.HandlerFunc
+	// Observe installs the observability middleware (metrics, tracing) and
+	// their routes (/metrics). They run after the request id is set and
+	// before the access log, so that log lines carry trace ids.
+	Observe []func(*gin.Engine)
 	// Routes adds routes owned by other packages (e.g. /metrics).
 	Routes []func(*gin.Engine)
 	// Discovery answers /ch11/discovery/...; nil leaves those routes out.
@@ -91,7 +91,9 @@ func NewRouter(o Options) *gin.Engine {
 	_ = r.SetTrustedProxies([]string{"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"})
 
 	r.Use(requestID(), rejectSecretsInURL())
-	r.Use(o.Observe...)
+	for _, install := range o.Observe {
+		install(r)
+	}
 	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), securityHeaders(), cors(o.CORSOrigins),
 		limitBody(o.BodyLimit), requestTimeout(o.RequestTimeout))
 
