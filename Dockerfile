@@ -21,7 +21,7 @@ WORKDIR /src
 # them again. The cache mount keeps the module cache across builds too.
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod \
-    go mod download -x
+    go mod download
 
 COPY . .
 
