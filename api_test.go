@@ -95,6 +95,9 @@ func TestEveryEndpoint(t *testing.T) {
 		{"player duplicate", "POST", "/ch11/player/add", playerBody(1), 409, []string{"player_id"}},
 		{"get player", "GET", "/ch11/player/get/2", nil, 200, []string{`"game_id":3`}},
 		{"update player", "PATCH", "/ch11/player/update/1", map[string]any{"age": 21, "game_id": 3}, 200, []string{`"age":21`, `"game_id":3`}},
+		{"patch keeps an absent game_id", "PATCH", "/ch11/player/update/1", map[string]any{"age": 22}, 200, []string{`"game_id":3`}},
+		{"null removes the game", "PATCH", "/ch11/player/update/1", map[string]any{"game_id": nil}, 200, []string{`"game_id":null`}},
+		{"game set again", "PATCH", "/ch11/player/update/1", map[string]any{"game_id": 3}, 200, []string{`"game_id":3`}},
 		{"update player to missing game", "PATCH", "/ch11/player/update/1", map[string]any{"game_id": 5}, 422, []string{"game 5 does not exist"}},
 		{"list players", "GET", "/ch11/player/list/all", nil, 200, []string{`"player_id":1`, `"player_id":2`}},
 

@@ -15,11 +15,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/osms/sports-service/config"
 	"github.com/osms/sports-service/embeddeddb"
 	"github.com/osms/sports-service/handlers"
+	"github.com/osms/sports-service/metrics"
 	"github.com/osms/sports-service/password"
 	"github.com/osms/sports-service/repository"
+	"github.com/osms/sports-service/telemetry"
 )
 
 // run starts the service and blocks until ctx is cancelled (SIGINT/SIGTERM)
@@ -45,8 +49,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	tcfg, err := telemetry.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	mcfg, err := metrics.LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
 	logger := newLogger(cfg, stdout)
 	info := buildInfo()
+
+	tracing, err := telemetry.New(ctx, tcfg, info.Version, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Last, after the server and the database: flush the spans they made.
+		flushCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := tracing.Shutdown(flushCtx); err != nil {
+			logger.Warn("flush spans", "error", err)
+		}
+	}()
+	monitor, err := metrics.New(mcfg)
+	if err != nil {
+		return err
+	}
 
 	// The database: an external MongoDB, or the embedded FerretDB.
 	mongoURI := cfg.MongoURI
@@ -78,6 +107,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	store, err := repository.Open(mongoURI, repository.Options{
 		Database: cfg.Database, Timeout: cfg.DBTimeout, MaxPoolSize: cfg.MongoMaxPoolSize,
+		CommandMonitor: telemetry.CombineCommandMonitors(
+			telemetry.CommandMonitor(tracing.TracerProvider()), monitor.CommandMonitor()),
+		PoolMonitor: monitor.PoolMonitor(),
 	}, hasher)
 	if err != nil {
 		return err
@@ -128,7 +160,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	router := handlers.NewRouter(handlers.Options{
-		Mounts:         mounts,
+		Mounts: mounts,
+		Observe: []func(*gin.Engine){
+			monitor.Use, // first: /metrics is neither traced nor access-logged
+			func(e *gin.Engine) { e.Use(telemetry.Middleware(tcfg.ServiceName, tracing)) },
+		},
 		Logger:         logger,
 		Store:          store,
 		Build:          info,
@@ -196,7 +232,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" {
 		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(handlers.LogHandler(h))
+	// Every line written while serving a request carries its request id
+	// and its trace and span ids, so logs and traces join.
+	return slog.New(handlers.LogHandler(telemetry.LogHandler(h)))
 }
 
 // buildInfo reports what -ldflags set, falling back to the VCS stamp that

@@ -67,10 +67,10 @@ type Options struct {
 	APIToken    string
 	CORSOrigins []string
 
-	// Observe holds the observability middleware (tracing, metrics); they
-	// run after the request id is set and before the access log, so that
-	// log lines carry trace ids.
-	Observe []gin.HandlerFunc
+	// Observe installs the observability middleware (metrics, tracing) and
+	// their routes (/metrics). They run after the request id is set and
+	// before the access log, so that log lines carry trace ids.
+	Observe []func(*gin.Engine)
 	// Routes adds routes owned by other packages (e.g. /metrics).
 	Routes []func(*gin.Engine)
 	// Discovery answers /ch11/discovery/...; nil leaves those routes out.
@@ -97,7 +97,9 @@ func NewRouter(o Options) *gin.Engine {
 	// password-in-URL refusal included, which has to come before the
 	// observability middleware so that such a URL is never recorded.
 	r.Use(requestID(), securityHeaders(), rejectSecretsInURL())
-	r.Use(o.Observe...)
+	for _, install := range o.Observe {
+		install(r)
+	}
 	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), cors(o.CORSOrigins),
 		limitBody(o.BodyLimit), requestTimeout(o.RequestTimeout))
 

@@ -83,12 +83,12 @@ type Player struct {
 
 // PlayerPatch is the body of PATCH /ch11/player/update/{id}.
 type PlayerPatch struct {
-	FirstName   *string `json:"fname,omitempty" minLength:"1" maxLength:"100"`
-	LastName    *string `json:"lname,omitempty" minLength:"1" maxLength:"100"`
-	Age         *int    `json:"age,omitempty" minimum:"1" maximum:"120"`
-	Birthday    *Date   `json:"birthday,omitempty"`
-	DateStarted *Date   `json:"date_started,omitempty"`
-	GameID      *int64  `json:"game_id,omitempty" minimum:"1" maximum:"9007199254740991" doc:"id of an existing game"`
+	FirstName   *string    `json:"fname,omitempty" minLength:"1" maxLength:"100"`
+	LastName    *string    `json:"lname,omitempty" minLength:"1" maxLength:"100"`
+	Age         *int       `json:"age,omitempty" minimum:"1" maximum:"120"`
+	Birthday    *Date      `json:"birthday,omitempty"`
+	DateStarted *Date      `json:"date_started,omitempty"`
+	GameID      NullableID `json:"game_id" required:"false"`
 }
 
 // Game is a fixture with the officials who run it.
@@ -127,9 +127,8 @@ func (p PlayerPatch) Apply(pl Player) Player {
 	set(&pl.Age, p.Age)
 	set(&pl.Birthday, p.Birthday)
 	set(&pl.DateStarted, p.DateStarted)
-	if p.GameID != nil {
-		id := *p.GameID
-		pl.GameID = &id
+	if p.GameID.Set {
+		pl.GameID = p.GameID.Value
 	}
 	return pl
 }

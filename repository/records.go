@@ -318,7 +318,7 @@ func (s *Store) UpdatePlayer(ctx context.Context, id int64, p models.PlayerPatch
 	if err := models.AsError(next.Check(models.Today())); err != nil {
 		return models.Player{}, err
 	}
-	if p.GameID != nil {
+	if p.GameID.Set {
 		if err := s.checkGameRef(ctx, next.GameID); err != nil {
 			return models.Player{}, err
 		}

@@ -137,18 +137,10 @@ func playerResource(store Store, today func() models.Date) *resource {
 			if len(errs) > 0 {
 				return errs, nil
 			}
-			current, err := store.GetPlayer(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			if p.GameID == nil && current.GameID != nil {
-				// A patch can set game_id but not remove it (the API's PATCH
-				// has the same limit), so say so instead of ignoring the blank.
-				return []models.FieldError{{Field: "game_id", Message: "cannot be removed once set; enter another game id"}}, nil
-			}
-			_, err = store.UpdatePlayer(ctx, id, models.PlayerPatch{
+			// A blank game id removes the player from their game.
+			_, err := store.UpdatePlayer(ctx, id, models.PlayerPatch{
 				FirstName: &p.FirstName, LastName: &p.LastName, Age: &p.Age,
-				Birthday: &p.Birthday, DateStarted: &p.DateStarted, GameID: p.GameID,
+				Birthday: &p.Birthday, DateStarted: &p.DateStarted, GameID: models.SetID(p.GameID),
 			})
 			return fieldErrors(err)
 		},

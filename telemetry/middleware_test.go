@@ -1,0 +1,194 @@
+package telemetry
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+// setRequestID stands in for the lead's request-id middleware, which runs
+// before ours and sets the response header.
+func setRequestID(c *gin.Context) {
+	c.Header(HeaderRequestID, "req-123")
+	c.Next()
+}
+
+func newTestEngine(p *Provider, handlers map[string]gin.HandlerFunc) *gin.Engine {
+	engine := gin.New()
+	engine.Use(setRequestID, Middleware("sports-test", p))
+	for route, h := range handlers {
+		engine.GET(route, h)
+	}
+	return engine
+}
+
+func recordingProvider() (*Provider, *tracetest.SpanRecorder) {
+	tp, rec := newRecordingProvider()
+	return &Provider{sdk: tp, propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})}, rec
+}
+
+func spanAttrs(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
+	m := map[attribute.Key]string{}
+	for _, a := range s.Attributes() {
+		m[a.Key] = a.Value.Emit()
+	}
+	return m
+}
+
+func TestMiddlewareServerSpan(t *testing.T) {
+	p, rec := recordingProvider()
+	engine := newTestEngine(p, map[string]gin.HandlerFunc{
+		"/players/:id": func(c *gin.Context) { c.String(http.StatusOK, "ok") },
+		"/boom":        func(c *gin.Context) { c.String(http.StatusInternalServerError, "boom") },
+		"/missing":     func(c *gin.Context) { c.String(http.StatusNotFound, "no") },
+	})
+
+	tests := []struct {
+		path       string
+		wantName   string
+		wantRoute  string
+		wantStatus string
+		wantError  bool
+	}{
+		{"/players/42", "GET /players/:id", "/players/:id", "200", false},
+		{"/boom", "GET /boom", "/boom", "500", true},
+		{"/missing", "GET /missing", "/missing", "404", false},
+		{"/no/such/path/8f1c", "GET " + UnmatchedRoute, "", "404", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			rec.Reset()
+			w := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, tt.path, nil)
+			req.RemoteAddr = "203.0.113.7:5555"
+			engine.ServeHTTP(w, req)
+
+			spans := rec.Ended()
+			if len(spans) != 1 {
+				t.Fatalf("%d spans, want 1", len(spans))
+			}
+			span := spans[0]
+			if span.Name() != tt.wantName || span.SpanKind() != trace.SpanKindServer {
+				t.Errorf("span %q kind %v, want %q server", span.Name(), span.SpanKind(), tt.wantName)
+			}
+			attrs := spanAttrs(span)
+			if tt.wantRoute != "" && attrs["http.route"] != tt.wantRoute {
+				t.Errorf("http.route = %q, want %q", attrs["http.route"], tt.wantRoute)
+			}
+			want := map[attribute.Key]string{
+				"http.request.method":       "GET",
+				"http.response.status_code": tt.wantStatus,
+				"client.address":            "203.0.113.7",
+				"request.id":                "req-123",
+			}
+			for k, v := range want {
+				if attrs[k] != v {
+					t.Errorf("%s = %q, want %q (all: %v)", k, attrs[k], v, attrs)
+				}
+			}
+			if gotError := span.Status().Code == codes.Error; gotError != tt.wantError {
+				t.Errorf("status %v, want error=%v", span.Status(), tt.wantError)
+			}
+			if got := w.Header().Get(HeaderTraceID); got != span.SpanContext().TraceID().String() {
+				t.Errorf("X-Trace-Id %q, span trace %s", got, span.SpanContext().TraceID())
+			}
+		})
+	}
+}
+
+func TestMiddlewareContinuesIncomingTrace(t *testing.T) {
+	p, rec := recordingProvider()
+	var member string
+	engine := newTestEngine(p, map[string]gin.HandlerFunc{
+		"/games": func(c *gin.Context) {
+			member = baggage.FromContext(c.Request.Context()).Member("tenant").Value()
+			c.Status(http.StatusNoContent)
+		},
+	})
+	const (
+		traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+		spanID  = "00f067aa0ba902b7"
+	)
+	req := httptest.NewRequest(http.MethodGet, "/games", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-"+spanID+"-01")
+	req.Header.Set("tracestate", "vendor=value")
+	req.Header.Set("baggage", "tenant=club-7")
+	w := httptest.NewRecorder()
+	engine.ServeHTTP(w, req)
+
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	span := spans[0]
+	if span.SpanContext().TraceID().String() != traceID || span.Parent().SpanID().String() != spanID || !span.Parent().IsRemote() {
+		t.Errorf("span %v parent %v: not a child of the incoming traceparent", span.SpanContext(), span.Parent())
+	}
+	if got := span.SpanContext().TraceState().Get("vendor"); got != "value" {
+		t.Errorf("tracestate vendor = %q", got)
+	}
+	if member != "club-7" {
+		t.Errorf("baggage tenant = %q", member)
+	}
+	if got := w.Header().Get(HeaderTraceID); got != traceID {
+		t.Errorf("X-Trace-Id = %q, want %s", got, traceID)
+	}
+}
+
+func TestMiddlewareWithExporterNone(t *testing.T) {
+	p, err := New(t.Context(), Config{Exporter: ExporterNone, ServiceName: "x"}, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(t.Context())
+	var sampled bool
+	engine := newTestEngine(p, map[string]gin.HandlerFunc{
+		"/": func(c *gin.Context) {
+			sampled = trace.SpanContextFromContext(c.Request.Context()).IsSampled()
+			c.Status(http.StatusOK)
+		},
+	})
+	w := httptest.NewRecorder()
+	engine.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if sampled {
+		t.Error("span sampled with exporter none")
+	}
+	// Ids still exist so that logs and clients can correlate a request.
+	if len(w.Header().Get(HeaderTraceID)) != 32 {
+		t.Errorf("X-Trace-Id = %q", w.Header().Get(HeaderTraceID))
+	}
+}
+
+func TestStdoutExporterWritesSpans(t *testing.T) {
+	var out bytes.Buffer
+	p, err := New(t.Context(), Config{Exporter: ExporterStdout, ServiceName: "stdout-test"}, "v1", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := newTestEngine(p, map[string]gin.HandlerFunc{"/games/:id": func(c *gin.Context) { c.Status(http.StatusOK) }})
+	engine.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/games/1", nil))
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"Name":"GET /games/:id"`, `"stdout-test"`, `"service.instance.id"`, `"service.version"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout export lacks %s:\n%s", want, out.String())
+		}
+	}
+	if _, err := New(t.Context(), Config{Exporter: ExporterStdout}, "v1", nil); err == nil {
+		t.Error("stdout exporter without a writer accepted")
+	}
+}

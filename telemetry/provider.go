@@ -1,0 +1,202 @@
+// Package telemetry sets up distributed tracing for the service: an
+// OpenTelemetry tracer provider exporting to stdout, Jaeger or OTLP, a Gin
+// middleware for server spans, a MongoDB command monitor for client spans,
+// and a slog handler that stamps log records with trace and span ids.
+//
+// Nothing here reads or writes the otel package's globals: the provider
+// and propagator are passed explicitly to whatever needs them.
+package telemetry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/jaeger"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// instrumentationName names the tracer of the spans this package creates
+// itself (MongoDB commands).
+const instrumentationName = "github.com/osms/sports-service/telemetry"
+
+// Provider owns the service's tracer provider and its export pipeline.
+type Provider struct {
+	sdk        *sdktrace.TracerProvider
+	propagator propagation.TextMapPropagator
+}
+
+// New builds the tracer provider that cfg describes. version is the
+// service's build version (resource attribute service.version); stdout
+// receives spans when cfg.Exporter is ExporterStdout.
+//
+// Spans are exported in batches from a bounded queue; when the exporter is
+// down, slow or unreachable the queue fills and further spans are dropped,
+// so request handling never waits for the exporter. With ExporterNone every
+// span is unsampled: trace ids still exist (for X-Trace-Id and logs) but
+// nothing is recorded or exported.
+func New(ctx context.Context, cfg Config, version string, stdout io.Writer) (*Provider, error) {
+	res, err := newResource(ctx, cfg, version)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{
+		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+	}
+	if cfg.Exporter == ExporterNone || cfg.Exporter == "" {
+		p.sdk = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.NeverSample()))
+		return p, nil
+	}
+
+	exporter, err := newExporter(ctx, cfg, stdout)
+	if err != nil {
+		return nil, fmt.Errorf("create %s trace exporter: %w", cfg.Exporter, err)
+	}
+	sampler, err := newSampler(cfg)
+	if err != nil {
+		return nil, err
+	}
+	batch := cfg.Batch.withDefaults()
+	// Not WithBlocking: a full queue drops spans instead of stalling the
+	// request that ends them.
+	processor := sdktrace.NewBatchSpanProcessor(exporter,
+		sdktrace.WithMaxQueueSize(batch.MaxQueueSize),
+		sdktrace.WithMaxExportBatchSize(batch.MaxExportBatchSize),
+		sdktrace.WithBatchTimeout(batch.ScheduleDelay),
+		sdktrace.WithExportTimeout(batch.ExportTimeout),
+	)
+	p.sdk = sdktrace.NewTracerProvider(
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(sampler),
+		sdktrace.WithSpanProcessor(processor),
+	)
+	return p, nil
+}
+
+// TracerProvider is the provider to hand to instrumentation.
+func (p *Provider) TracerProvider() trace.TracerProvider { return p.sdk }
+
+// Propagator reads and writes W3C traceparent/tracestate and baggage.
+func (p *Provider) Propagator() propagation.TextMapPropagator { return p.propagator }
+
+// Shutdown exports the spans still queued and closes the exporter, giving
+// up when ctx ends. Spans ended after Shutdown are dropped.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	if err := p.sdk.Shutdown(ctx); err != nil {
+		return fmt.Errorf("shut down tracer provider: %w", err)
+	}
+	return nil
+}
+
+// withDefaults fills in zero fields, for a Config not made by LoadConfig.
+func (b BatchConfig) withDefaults() BatchConfig {
+	if b.MaxQueueSize <= 0 {
+		b.MaxQueueSize = DefaultMaxQueueSize
+	}
+	if b.MaxExportBatchSize <= 0 {
+		b.MaxExportBatchSize = min(DefaultMaxExportBatchSize, b.MaxQueueSize)
+	}
+	if b.ScheduleDelay <= 0 {
+		b.ScheduleDelay = DefaultScheduleDelay
+	}
+	if b.ExportTimeout <= 0 {
+		b.ExportTimeout = DefaultExportTimeout
+	}
+	return b
+}
+
+func newResource(ctx context.Context, cfg Config, version string) (*resource.Resource, error) {
+	instanceID, err := newInstanceID()
+	if err != nil {
+		return nil, err
+	}
+	// Not resource.WithFromEnv: the environment was already read through
+	// the caller's getenv into cfg.ResourceAttributes.
+	res, err := resource.New(ctx,
+		resource.WithTelemetrySDK(),
+		resource.WithHost(),
+		resource.WithAttributes(cfg.ResourceAttributes...),
+		resource.WithAttributes(
+			attribute.String("service.name", cfg.ServiceName),
+			attribute.String("service.version", version),
+			attribute.String("service.instance.id", instanceID),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build trace resource: %w", err)
+	}
+	return res, nil
+}
+
+// newInstanceID returns a random id that tells apart processes of the same
+// service on one host (service.instance.id).
+func newInstanceID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate service instance id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func newExporter(ctx context.Context, cfg Config, stdout io.Writer) (sdktrace.SpanExporter, error) {
+	switch cfg.Exporter {
+	case ExporterStdout:
+		if stdout == nil {
+			return nil, errors.New("the stdout exporter needs a writer")
+		}
+		return stdouttrace.New(stdouttrace.WithWriter(stdout))
+	case ExporterJaeger:
+		if cfg.Jaeger.Mode == JaegerModeCollector {
+			return jaeger.New(jaeger.WithCollectorEndpoint(
+				jaeger.WithEndpoint(cfg.Jaeger.CollectorEndpoint),
+				// The exporter's default client has no timeout; a
+				// collector that accepts but never answers must not hold
+				// an export forever.
+				jaeger.WithHTTPClient(&http.Client{Timeout: cfg.Batch.withDefaults().ExportTimeout}),
+			))
+		}
+		host, port, err := net.SplitHostPort(cfg.Jaeger.AgentEndpoint)
+		if err != nil {
+			return nil, fmt.Errorf("jaeger agent endpoint %q: %w", cfg.Jaeger.AgentEndpoint, err)
+		}
+		return jaeger.New(jaeger.WithAgentEndpoint(jaeger.WithAgentHost(host), jaeger.WithAgentPort(port)))
+	case ExporterOTLP:
+		if cfg.OTLP.Protocol == OTLPProtocolGRPC {
+			return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(cfg.OTLP.Endpoint))
+		}
+		return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.OTLP.Endpoint))
+	default:
+		return nil, fmt.Errorf("unknown exporter %q", cfg.Exporter)
+	}
+}
+
+func newSampler(cfg Config) (sdktrace.Sampler, error) {
+	switch cfg.Sampler {
+	case SamplerAlwaysOn:
+		return sdktrace.AlwaysSample(), nil
+	case SamplerAlwaysOff:
+		return sdktrace.NeverSample(), nil
+	case SamplerTraceIDRatio:
+		return sdktrace.TraceIDRatioBased(cfg.SamplerArg), nil
+	case SamplerParentBasedAlwaysOn, "":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+	case SamplerParentBasedAlwaysOff:
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case SamplerParentBasedTraceIDRatio:
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SamplerArg)), nil
+	default:
+		return nil, fmt.Errorf("unknown sampler %q", cfg.Sampler)
+	}
+}
