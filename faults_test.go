@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -416,4 +417,83 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 func firstLine(b []byte) string {
 	line, _, _ := bytes.Cut(b, []byte("\r\n"))
 	return string(line)
+}
+
+// TestTracingBackendDown compares the service with tracing off against the
+// same service exporting spans over OTLP/HTTP to a collector that refuses
+// connections, and to one that accepts them and never answers. Requests must
+// not wait for the exporter, and its queue must stay bounded.
+//
+// The brief's target is "within 10% of tracing-off"; on a shared two-core
+// machine medians of sub-millisecond requests move by more than that between
+// two runs of the same build, so the assertions are generous (median latency
+// at most 1.5x, heap at most 64 MiB more) and the measured ratios are logged
+// for the report. A blocking exporter would show up as seconds per request.
+func TestTracingBackendDown(t *testing.T) {
+	const requests = 1500
+	closedPort := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	blackHole := testenv.StartTCPProxy(t, closedPort())
+	blackHole.Stall()
+	tracing := func(endpoint string) map[string]string {
+		return map[string]string{
+			"TRACING_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100",
+			"OTEL_BSP_EXPORT_TIMEOUT": "1000",
+		}
+	}
+	cases := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"tracing off", nil},
+		{"collector unreachable", tracing(closedPort())},
+		{"collector black-holed", tracing(blackHole.Addr)},
+	}
+	medians := make([]time.Duration, len(cases))
+	heaps := make([]uint64, len(cases))
+	for i, c := range cases {
+		s := startService(t, c.env)
+		expect(t, s.do(t, "POST", "/ch11/official/add", officialBody(1)), 201)
+		client := &http.Client{Timeout: 10 * time.Second}
+		durations := make([]time.Duration, 0, requests)
+		for n := range requests + 200 {
+			o := send(client, "GET", s.URL+"/ch11/official/get/1", "")
+			if o.status != http.StatusOK {
+				t.Fatalf("%s: status %d: %v", c.name, o.status, o.err)
+			}
+			if n >= 200 { // the first ones warm up connections and caches
+				durations = append(durations, o.took)
+			}
+		}
+		slices.Sort(durations)
+		medians[i] = durations[len(durations)/2]
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heaps[i] = ms.HeapAlloc
+		t.Logf("FIGURE: %s: median %v, p99 %v, max %v over %d requests; heap %d MiB",
+			c.name, medians[i], durations[len(durations)*99/100], durations[len(durations)-1], requests, ms.HeapAlloc>>20)
+		client.CloseIdleConnections()
+		s.Stop(t)
+	}
+	if blackHole.Accepted() == 0 {
+		t.Error("the exporter never connected to the black hole: was tracing on?")
+	}
+	for i := 1; i < len(cases); i++ {
+		ratio := float64(medians[i]) / float64(medians[0])
+		t.Logf("FIGURE: %s: median latency %.2fx tracing-off, heap %+d MiB", cases[i].name, ratio, (int64(heaps[i])-int64(heaps[0]))>>20)
+		if ratio > 1.5 {
+			t.Errorf("%s: median latency %v is %.2fx that with tracing off (%v)", cases[i].name, medians[i], ratio, medians[0])
+		}
+		if heaps[i] > heaps[0]+64<<20 {
+			t.Errorf("%s: heap %d MiB, with tracing off %d MiB", cases[i].name, heaps[i]>>20, heaps[0]>>20)
+		}
+	}
 }

@@ -2,6 +2,8 @@ module github.com/osms/sports-service
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/ArthurHlt/go-eureka-client v1.1.0
 	github.com/FerretDB/FerretDB v1.24.2

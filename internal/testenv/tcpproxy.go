@@ -25,12 +25,13 @@ type TCPProxy struct {
 	Addr   string
 	target string
 
-	mu      sync.Mutex
-	ln      net.Listener
-	stalled bool
-	closed  bool
-	conns   map[net.Conn]struct{}
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	ln       net.Listener
+	stalled  bool
+	closed   bool
+	conns    map[net.Conn]struct{}
+	accepted int
+	wg       sync.WaitGroup
 }
 
 // StartTCPProxy listens on a free loopback port, forwards to target, and
@@ -78,6 +79,7 @@ func (p *TCPProxy) track(c net.Conn) bool {
 		return false
 	}
 	p.conns[c] = struct{}{}
+	p.accepted++
 	return true
 }
 
@@ -203,6 +205,13 @@ func (p *TCPProxy) Conns() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.conns)
+}
+
+// Accepted reports how many connections (both sides) the proxy has opened.
+func (p *TCPProxy) Accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted
 }
 
 // Close stops the proxy for good and waits for its goroutines.
