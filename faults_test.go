@@ -263,6 +263,14 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 	for _, f := range tally.failures {
 		t.Error(f)
 	}
+	if len(tally.failures) > 0 {
+		for _, line := range strings.Split(s.Logs.String(), "\n") {
+			if strings.Contains(line, `"internal error"`) {
+				t.Log(line)
+				break
+			}
+		}
+	}
 	for _, f := range faults {
 		if tally.counts[f.name][http.StatusServiceUnavailable] == 0 {
 			t.Errorf("no request answered 503 while the database was %s", f.name)
