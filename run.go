@@ -170,10 +170,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Build:          info,
 		ReadyTimeout:   cfg.ReadyTimeout,
 		RequestTimeout: cfg.RequestTimeout,
+		ReadTimeout:    cfg.ReadTimeout,
 		BodyLimit:      cfg.BodyLimit,
 		APIToken:       cfg.APIToken,
 		CORSOrigins:    cfg.CORSOrigins,
-		Discovery:      agent,
+		Discovery:      discoveryRoutes(agent),
 		Health: []handlers.HealthCheck{
 			{Name: "database", Ready: true, Check: databaseCheck(store, info.Database)},
 			{Name: "discovery", Ready: false, Check: agent.HealthCheck},
@@ -278,6 +279,16 @@ func databaseCheck(db pinger, describe string) func(context.Context) handlers.Co
 		}
 		return handlers.Component{Status: handlers.StatusUp, Details: details}
 	}
+}
+
+// discoveryRoutes is what serves /ch11/discovery: nothing when discovery is
+// off, so those routes are absent (404) rather than a permanent 503, which
+// would tell clients to retry what can never succeed.
+func discoveryRoutes(agent *discoveryAgent) handlers.Discovery {
+	if !agent.Enabled() {
+		return nil
+	}
+	return agent
 }
 
 type indexer interface {

@@ -77,8 +77,26 @@ func startService(t testing.TB, env map[string]string) *testService {
 			t.Fatalf("service did not start listening:\n%s", s.Logs)
 		}
 	}
+	// Cleanups run last-registered first: the scan sees the whole log,
+	// shutdown included.
+	t.Cleanup(func() { assertNoSecrets(t, "the service log", s.Logs.String()) })
 	t.Cleanup(func() { s.Stop(t) })
 	return s
+}
+
+// secretMarkers betray a stored password: the argon2id hash's prefix and the
+// stored document's field name.
+var secretMarkers = []string{"$argon2id$", "password_hash"}
+
+// assertNoSecrets fails the test when text (a log or response bodies, named by
+// what) contains one of the passwords given or a stored hash.
+func assertNoSecrets(t testing.TB, what, text string, passwords ...string) {
+	t.Helper()
+	for _, secret := range append(passwords, secretMarkers...) {
+		if strings.Contains(text, secret) {
+			t.Errorf("%q appears in %s", secret, what)
+		}
+	}
 }
 
 // Stop cancels the service's context (as SIGTERM does) and waits for run.

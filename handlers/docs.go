@@ -6,11 +6,11 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	swaggerfiles "github.com/swaggo/files/v2"
 )
 
-// docsAssets are our page and start-up script; Swagger UI's own files come
-// from swaggo/files. Everything is in the binary: /docs works offline.
+// docsAssets are our page and start-up script and the Swagger UI files they
+// load (see docsassets/NOTICE.md). Everything is in the binary: /docs works
+// offline.
 //
 //go:embed docsassets
 var docsAssets embed.FS
@@ -26,15 +26,11 @@ func registerDocs(r gin.IRoutes) {
 	})
 	r.GET("/docs/:file", func(c *gin.Context) {
 		name := c.Param("file")
-		src := swaggerfiles.FS
-		if name == "init.js" {
-			src = ours
-		}
-		if _, err := fs.Stat(src, name); err != nil || name == "index.html" {
+		if _, err := fs.Stat(ours, name); err != nil || name == "index.html" || name == "NOTICE.md" {
 			writeProblem(c, http.StatusNotFound, "no such file: /docs/"+name)
 			return
 		}
 		c.Header("Cache-Control", "public, max-age=3600")
-		c.FileFromFS(name, http.FS(src))
+		c.FileFromFS(name, http.FS(ours))
 	})
 }

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -41,6 +43,32 @@ func scrubSecrets(_ huma.Context, _ string, v any) (any, error) {
 		}
 		_, isObject := d.Value.(map[string]any)
 		if isObject || d.Location == "body" || strings.Contains(strings.ToLower(d.Location), "password") {
+			d.Value = nil
+		}
+	}
+	return v, nil
+}
+
+// maxErrorDetails bounds the details of one problem document. A body can
+// break a rule once per list item, and the framework echoes each value: a
+// 1 MB list of objects made a 422 with 333,000 details. The first ones are
+// what a client needs to fix its request.
+const maxErrorDetails = 50
+
+// boundErrors is an API transformer that keeps the first maxErrorDetails
+// details, says how many were left out, and drops list values, which can be
+// as large as the body itself (the framework echoes a list that is too long).
+func boundErrors(_ huma.Context, _ string, v any) (any, error) {
+	em, ok := v.(*huma.ErrorModel)
+	if !ok {
+		return v, nil
+	}
+	if n := len(em.Errors); n > maxErrorDetails {
+		em.Errors = append(em.Errors[:maxErrorDetails:maxErrorDetails],
+			&huma.ErrorDetail{Location: "body", Message: fmt.Sprintf("%d more errors not shown", n-maxErrorDetails)})
+	}
+	for _, d := range em.Errors {
+		if d != nil && d.Value != nil && reflect.TypeOf(d.Value).Kind() == reflect.Slice {
 			d.Value = nil
 		}
 	}

@@ -60,9 +60,12 @@ type Options struct {
 	Health         []HealthCheck
 	ReadyTimeout   time.Duration
 	RequestTimeout time.Duration
-	BodyLimit      int64
-	APIToken       string
-	CORSOrigins    []string
+	// ReadTimeout bounds the reading of a request body (the server's
+	// READ_TIMEOUT); 0 means none.
+	ReadTimeout time.Duration
+	BodyLimit   int64
+	APIToken    string
+	CORSOrigins []string
 
 	// Observe installs the observability middleware (metrics, tracing) and
 	// their routes (/metrics). They run after the request id is set and
@@ -90,11 +93,14 @@ func NewRouter(o Options) *gin.Engine {
 	// and private networks, where the gateway runs.
 	_ = r.SetTrustedProxies([]string{"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"})
 
-	r.Use(requestID(), rejectSecretsInURL())
+	// Security headers come first so that every answer carries them, the
+	// password-in-URL refusal included, which has to come before the
+	// observability middleware so that such a URL is never recorded.
+	r.Use(requestID(), securityHeaders(), rejectSecretsInURL())
 	for _, install := range o.Observe {
 		install(r)
 	}
-	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), securityHeaders(), cors(o.CORSOrigins),
+	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), cors(o.CORSOrigins),
 		limitBody(o.BodyLimit), requestTimeout(o.RequestTimeout))
 
 	exempt := make([]string, 0, len(o.Mounts))
@@ -156,12 +162,20 @@ func apiConfig(o Options) huma.Config {
 	cfg.DocsPath = ""     // served by registerDocs from embedded assets
 	cfg.CreateHooks = nil // no $schema field in bodies: clients of the original expect its exact JSON
 	cfg.OpenAPIPath = "/openapi"
-	cfg.Transformers = append(cfg.Transformers, scrubSecrets)
+	cfg.Transformers = append(cfg.Transformers, scrubSecrets, boundErrors)
 	// limitBody refuses a declared Content-Length over the limit; this
 	// catches chunked bodies. The framework treats reaching its maximum as
 	// too large, hence the extra byte.
 	cfg.OnAddOperation = append(cfg.OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
 		op.MaxBodyBytes = o.BodyLimit + 1
+		// The framework resets the connection's read deadline before it
+		// reads a body, to its own 5 s unless told otherwise, which would
+		// replace READ_TIMEOUT: a trickled body was cut at 5 s whatever
+		// READ_TIMEOUT said. Give it READ_TIMEOUT (negative: no deadline).
+		op.BodyReadTimeout = o.ReadTimeout
+		if o.ReadTimeout <= 0 {
+			op.BodyReadTimeout = -1
+		}
 	})
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Needed on /ch11/* when the service runs with API_TOKEN set."},

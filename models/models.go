@@ -93,11 +93,13 @@ type PlayerPatch struct {
 
 // Game is a fixture with the officials who run it.
 type Game struct {
-	GameID    int64   `json:"game_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
-	Name      string  `json:"name" minLength:"1" maxLength:"200"`
-	DateStart Date    `json:"date_start"`
-	DateEnd   Date    `json:"date_end" doc:"not before date_start"`
-	Officials []int64 `json:"officials" maxItems:"100" uniqueItems:"true" doc:"ids of existing officials"`
+	GameID    int64  `json:"game_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
+	Name      string `json:"name" minLength:"1" maxLength:"200"`
+	DateStart Date   `json:"date_start"`
+	DateEnd   Date   `json:"date_end" doc:"not before date_start"`
+	// No uniqueItems tag: Huma's check of it panics on items that are not
+	// hashable (a client sending [{}] got a 500); Check refuses duplicates.
+	Officials []int64 `json:"officials" maxItems:"100" doc:"ids of existing officials, each at most once"`
 }
 
 // GamePatch is the body of PATCH /ch11/game/update/{id}.
@@ -105,7 +107,7 @@ type GamePatch struct {
 	Name      *string  `json:"name,omitempty" minLength:"1" maxLength:"200"`
 	DateStart *Date    `json:"date_start,omitempty"`
 	DateEnd   *Date    `json:"date_end,omitempty"`
-	Officials *[]int64 `json:"officials,omitempty" maxItems:"100" uniqueItems:"true"`
+	Officials *[]int64 `json:"officials,omitempty" maxItems:"100" doc:"ids of existing officials, each at most once"`
 }
 
 // Apply returns o with the patch's fields set.

@@ -93,3 +93,31 @@ func TestCheckRules(t *testing.T) {
 		t.Errorf("game errors %v, want date_end and officials[1]", fields)
 	}
 }
+
+// FuzzParseDate: ParseDate never panics, and what it accepts is the calendar
+// date written in the input's first ten characters, which formats back to
+// them and parses again to the same date.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2000-01-02", "2000-01-02T00:00:00", "2000-01-02T00:00:00.000+00:00", "2000-02-30",
+		"0000-00-00", "9999-12-31T00:00Z", "2000-01-02T10:00:00", "２０００-01-02", "2000-01-02\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDate(s)
+		if err != nil {
+			return
+		}
+		if !d.Valid() || d.String() != s[:10] {
+			t.Fatalf("ParseDate(%q) = %v, want the date %q", s, d, s[:10])
+		}
+		again, err := ParseDate(d.String())
+		if err != nil || again != d {
+			t.Fatalf("%q formats to %q, which parses to %v, %v", s, d.String(), again, err)
+		}
+		var fromJSON Date
+		b, _ := json.Marshal(s)
+		if err := fromJSON.UnmarshalJSON(b); err != nil || fromJSON != d {
+			t.Fatalf("JSON %s decodes to %v, %v; ParseDate gave %v", b, fromJSON, err, d)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 )
 
@@ -60,9 +61,13 @@ func unavailable(op string, err error) error {
 		return nil
 	}
 	var sel topology.ServerSelectionError
+	// A cleared pool means another operation on the same server just
+	// failed on the network: the driver answers the calls waiting for a
+	// connection with it, carrying neither a network label nor the cause.
+	var cleared driver.RetryablePoolError
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.As(err, &sel) ||
-		errors.Is(err, mongo.ErrClientDisconnected) {
+		errors.Is(err, mongo.ErrClientDisconnected) || errors.As(err, &cleared) && cleared.Retryable() {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -1,0 +1,316 @@
+package deploy
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// loadCompose loads docker-compose.yaml the way `docker compose` does
+// (schema validation, interpolation, normalization), with the variables of
+// envFile as the project environment and nothing from the OS environment.
+// The app's own env_file is not merged into its environment, so a developer's
+// .env does not change what is tested.
+func loadCompose(t *testing.T, envFile string) *types.Project {
+	t.Helper()
+	root := repoRoot(t)
+	opts, err := cli.NewProjectOptions(
+		[]string{filepath.Join(root, "docker-compose.yaml")},
+		cli.WithWorkingDirectory(root),
+		cli.WithEnvFiles(envFile),
+		cli.WithDotEnv,
+		cli.WithoutEnvironmentResolution,
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yaml does not load: %v", err)
+	}
+	return p
+}
+
+func writeEnvFile(t *testing.T, lines ...string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "dummy.env")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func service(t *testing.T, p *types.Project, name string) types.ServiceConfig {
+	t.Helper()
+	s, err := p.GetService(name)
+	if err != nil {
+		t.Fatalf("service %s: %v", name, err)
+	}
+	return s
+}
+
+func env(s types.ServiceConfig, name string) string {
+	if v, ok := s.Environment[name]; ok && v != nil {
+		return *v
+	}
+	return ""
+}
+
+// published returns "published:target/protocol" for each port.
+func published(s types.ServiceConfig) []string {
+	var out []string
+	for _, p := range s.Ports {
+		out = append(out, p.Published+":"+strconv.Itoa(int(p.Target))+"/"+p.Protocol)
+	}
+	return out
+}
+
+func wantEnv(t *testing.T, s types.ServiceConfig, context string, want map[string]string) {
+	t.Helper()
+	for name, v := range want {
+		if got := env(s, name); got != v {
+			t.Errorf("%s%s: environment %s=%q, want %q", context, s.Name, name, got, v)
+		}
+	}
+}
+
+func wantHealthcheck(t *testing.T, s types.ServiceConfig, words ...string) {
+	t.Helper()
+	hc := s.HealthCheck
+	if hc == nil || hc.Disable || len(hc.Test) == 0 {
+		t.Errorf("%s: no healthcheck", s.Name)
+		return
+	}
+	cmd := strings.Join(hc.Test, " ")
+	for _, w := range words {
+		if !strings.Contains(cmd, w) {
+			t.Errorf("%s: healthcheck %q lacks %q", s.Name, cmd, w)
+		}
+	}
+	if hc.Interval == nil || hc.Timeout == nil || hc.Retries == nil {
+		t.Errorf("%s: healthcheck needs interval, timeout and retries", s.Name)
+	}
+}
+
+func wantDependsOn(t *testing.T, s types.ServiceConfig, want map[string]string) {
+	t.Helper()
+	for dep, cond := range want {
+		d, ok := s.DependsOn[dep]
+		if !ok {
+			t.Errorf("%s: does not depend on %s", s.Name, dep)
+			continue
+		}
+		if d.Condition != cond {
+			t.Errorf("%s: depends on %s with condition %q, want %q", s.Name, dep, d.Condition, cond)
+		}
+	}
+}
+
+func TestComposeServices(t *testing.T) {
+	p := loadCompose(t, writeEnvFile(t, "# empty"))
+
+	names := p.ServiceNames()
+	slices.Sort(names)
+	if want := []string{"app", "eureka", "jaeger", "mongo", "nginx"}; !slices.Equal(names, want) {
+		t.Fatalf("services = %v, want %v", names, want)
+	}
+	if nets := p.NetworkNames(); len(nets) != 1 {
+		t.Errorf("networks = %v, want exactly one", nets)
+	}
+	for _, s := range p.Services {
+		if s.Restart == "" || s.Restart == "no" {
+			t.Errorf("%s: no restart policy", s.Name)
+		}
+		if len(s.Networks) != 1 {
+			t.Errorf("%s: networks = %v, want the one network", s.Name, s.Networks)
+		}
+		if s.Deploy == nil || s.Deploy.Resources.Limits == nil || s.Deploy.Resources.Limits.MemoryBytes == 0 {
+			t.Errorf("%s: no memory limit", s.Name)
+		}
+	}
+
+	t.Run("mongo", func(t *testing.T) {
+		s := service(t, p, "mongo")
+		if !regexp.MustCompile(`^mongo:\d+(\.\d+)?$`).MatchString(s.Image) {
+			t.Errorf("image %q: want the official image pinned to a release line (mongo:8.0)", s.Image)
+		}
+		wantHealthcheck(t, s, "mongosh", "ping")
+		if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+			return v.Type == types.VolumeTypeVolume && v.Target == "/data/db" && p.Volumes[v.Source].Name != ""
+		}) {
+			t.Errorf("volumes %+v: want a named volume on /data/db", s.Volumes)
+		}
+		if len(s.Ports) != 0 {
+			t.Errorf("the database is published on the host: %v", published(s))
+		}
+	})
+
+	t.Run("app", func(t *testing.T) {
+		s := service(t, p, "app")
+		if s.Build == nil || s.Build.Context != repoRoot(t) {
+			t.Errorf("build = %+v, want the repository root (.)", s.Build)
+		}
+		for _, arg := range []string{"VERSION", "COMMIT", "BUILD_TIME"} {
+			if _, ok := s.Build.Args[arg]; !ok {
+				t.Errorf("build arg %s not passed", arg)
+			}
+		}
+		// What `--scale app=3` needs.
+		if s.ContainerName != "" {
+			t.Errorf("container_name %q prevents scaling", s.ContainerName)
+		}
+		if len(s.Ports) != 0 {
+			t.Errorf("host ports %v prevent scaling (and bypass the gateway)", published(s))
+		}
+		if !slices.Contains([]string(s.Expose), "8000") {
+			t.Errorf("expose = %v, want 8000", s.Expose)
+		}
+		if len(s.EnvFiles) != 1 || filepath.Base(s.EnvFiles[0].Path) != ".env" || bool(s.EnvFiles[0].Required) {
+			t.Errorf("env_file = %+v, want an optional .env", s.EnvFiles)
+		}
+		wantDependsOn(t, s, map[string]string{
+			"mongo":  types.ServiceConditionHealthy,
+			"jaeger": types.ServiceConditionStarted,
+			"eureka": types.ServiceConditionStarted,
+		})
+		wantHealthcheck(t, s, "/sports-service healthcheck")
+		wantEnv(t, s, "", map[string]string{
+			"LISTEN_ADDR":                 ":8000",
+			"MONGODB_URI":                 "mongodb://mongo:27017",
+			"EUREKA_URL":                  "http://eureka:8761/eureka",
+			"OTEL_TRACES_EXPORTER":        "otlp",
+			"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318",
+			"BODY_LIMIT":                  "1048576",
+		})
+		known := appVariables()
+		for name := range s.Environment {
+			if _, ok := known[name]; !ok {
+				t.Errorf("environment sets %s, which the service does not read", name)
+			}
+		}
+		shutdown, _ := time.ParseDuration(known["SHUTDOWN_TIMEOUT"])
+		if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) <= shutdown {
+			t.Errorf("stop_grace_period %v must exceed SHUTDOWN_TIMEOUT %v", s.StopGracePeriod, shutdown)
+		}
+	})
+
+	t.Run("nginx", func(t *testing.T) {
+		s := service(t, p, "nginx")
+		m := regexp.MustCompile(`^nginx:(\d+)\.(\d+)(\.\d+)?(-alpine)?$`).FindStringSubmatch(s.Image)
+		if m == nil {
+			t.Fatalf("image %q: want the official image pinned to a release (nginx:1.30-alpine)", s.Image)
+		}
+		// "resolve" in an upstream server line is open-source nginx >= 1.27.3.
+		if major, _ := strconv.Atoi(m[1]); major == 1 {
+			if minor, _ := strconv.Atoi(m[2]); minor < 28 {
+				t.Errorf("image %q: nginx.conf needs >= 1.27.3 (stable 1.28+) for upstream resolve", s.Image)
+			}
+		}
+		if got := published(s); !slices.Equal(got, []string{"8080:8080/tcp"}) {
+			t.Errorf("ports = %v, want 8080:8080 (the book's gateway port)", got)
+		}
+		if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+			return v.Source == filepath.Join(repoRoot(t), "nginx.conf") &&
+				strings.HasPrefix(v.Target, "/etc/nginx/templates/") && strings.HasSuffix(v.Target, ".conf.template") && v.ReadOnly
+		}) {
+			t.Errorf("volumes %+v: want ./nginx.conf read-only at /etc/nginx/templates/*.conf.template", s.Volumes)
+		}
+		wantDependsOn(t, s, map[string]string{"app": types.ServiceConditionHealthy})
+		wantHealthcheck(t, s, "/health/live")
+
+		// Every variable of the template is set, and the image's envsubst
+		// filter lets exactly those through (and so none of nginx's own).
+		filter, err := regexp.Compile(env(s, "NGINX_ENVSUBST_FILTER"))
+		if err != nil || env(s, "NGINX_ENVSUBST_FILTER") == "" {
+			t.Fatalf("NGINX_ENVSUBST_FILTER %q: %v", env(s, "NGINX_ENVSUBST_FILTER"), err)
+		}
+		for _, name := range templateVariables(t) {
+			if !filter.MatchString(name) {
+				t.Errorf("template variable %s is not matched by NGINX_ENVSUBST_FILTER", name)
+			}
+			if env(s, name) == "" {
+				t.Errorf("template variable %s is not set", name)
+			}
+		}
+		for _, name := range nginxVariables(t) {
+			if filter.MatchString(name) {
+				t.Errorf("NGINX_ENVSUBST_FILTER would substitute nginx's own $%s", name)
+			}
+		}
+		if up := env(s, "NGINX_UPSTREAM_SERVERS"); !strings.Contains(up, "app:8000") || !strings.Contains(up, " resolve") {
+			t.Errorf("NGINX_UPSTREAM_SERVERS=%q: want app:8000 with resolve (scaled instances)", up)
+		}
+		if env(s, "NGINX_RESOLVER") != "127.0.0.11" {
+			t.Errorf("NGINX_RESOLVER=%q, want Docker's 127.0.0.11", env(s, "NGINX_RESOLVER"))
+		}
+		if got, want := env(s, "NGINX_BODY_LIMIT"), env(service(t, p, "app"), "BODY_LIMIT"); got != want {
+			t.Errorf("gateway body limit %q != app BODY_LIMIT %q", got, want)
+		}
+	})
+
+	t.Run("jaeger", func(t *testing.T) {
+		s := service(t, p, "jaeger")
+		if !regexp.MustCompile(`^jaegertracing/jaeger:2\.\d+\.\d+$`).MatchString(s.Image) {
+			t.Errorf("image %q: want Jaeger v2 pinned (jaegertracing/jaeger:2.x.y)", s.Image)
+		}
+		got := published(s)
+		for _, want := range []string{"16686:16686/tcp", "4317:4317/tcp", "4318:4318/tcp", "6831:6831/udp"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("ports %v lack %s", got, want)
+			}
+		}
+	})
+
+	t.Run("eureka", func(t *testing.T) {
+		s := service(t, p, "eureka")
+		if s.Build == nil || s.Build.Context != filepath.Join(repoRoot(t), "registry") {
+			t.Errorf("build = %+v, want ./registry", s.Build)
+		}
+		if got := published(s); !slices.Contains(got, "8761:8761/tcp") {
+			t.Errorf("ports = %v, want 8761", got)
+		}
+	})
+}
+
+// TestComposeInterpolation: values from the project's .env reach the
+// containers, and the .env a user copies from .env.example (empty values)
+// keeps the compose defaults that point at the other containers.
+func TestComposeInterpolation(t *testing.T) {
+	p := loadCompose(t, writeEnvFile(t,
+		"VERSION=1.2.3",
+		"BODY_LIMIT=2097152",
+		"MONGODB_URI=mongodb://db.internal:27017/?replicaSet=rs0",
+	))
+	app, gw := service(t, p, "app"), service(t, p, "nginx")
+	if app.Image != "osms/sports-service:1.2.3" {
+		t.Errorf("app image %q, want tag 1.2.3", app.Image)
+	}
+	if v := app.Build.Args["VERSION"]; v == nil || *v != "1.2.3" {
+		t.Errorf("build arg VERSION = %v, want 1.2.3", v)
+	}
+	if env(app, "BODY_LIMIT") != "2097152" || env(gw, "NGINX_BODY_LIMIT") != "2097152" {
+		t.Errorf("BODY_LIMIT: app %q, gateway %q, want 2097152 on both", env(app, "BODY_LIMIT"), env(gw, "NGINX_BODY_LIMIT"))
+	}
+	if got := env(app, "MONGODB_URI"); got != "mongodb://db.internal:27017/?replicaSet=rs0" {
+		t.Errorf("MONGODB_URI = %q, want the .env value", got)
+	}
+
+	// Copying .env.example to .env changes none of the app's compose values.
+	defaults := service(t, loadCompose(t, writeEnvFile(t, "# empty")), "app")
+	copied := service(t, loadCompose(t, filepath.Join(repoRoot(t), ".env.example")), "app")
+	for name := range defaults.Environment {
+		if env(copied, name) != env(defaults, name) {
+			t.Errorf("with .env = .env.example: %s=%q, want compose's %q (leave it empty in .env.example)",
+				name, env(copied, name), env(defaults, name))
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package deploy
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"testing"
+)
+
+// TestMain removes the binaries built for the run once every test is done
+// (their processes are stopped by the tests' cleanups).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builds.dir != "" {
+		os.RemoveAll(builds.dir)
+	}
+	os.Exit(code)
+}
+
+// repoRoot is the module root, where the deployment files live.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("cannot locate the test source")
+	}
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// readRoot returns the contents of a file at the repository root.
+func readRoot(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// inCI reports whether CI=true: there a missing tool is a failure, not a skip.
+func inCI() bool {
+	ci, _ := strconv.ParseBool(os.Getenv("CI"))
+	return ci
+}
+
+// requireTool returns the path of an executable, or skips the test naming it
+// (fails in CI). path may be absolute or a name looked up in $PATH.
+func requireTool(t testing.TB, path, apt string) string {
+	t.Helper()
+	p, err := exec.LookPath(path)
+	if err == nil {
+		return p
+	}
+	msg := path + " not found (" + err.Error() + "); install it with: apt-get install -y " + apt
+	if inCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// artifactsDir is where screenshots and logs are kept: $ARTIFACTS_DIR/<test>
+// when set, else a directory that outlives the test (its path is logged).
+func artifactsDir(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("ARTIFACTS_DIR")
+	if base == "" {
+		base = filepath.Join(os.TempDir(), "sports-service-artifacts")
+	}
+	dir := filepath.Join(base, filepath.Base(t.Name()))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
