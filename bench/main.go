@@ -68,10 +68,17 @@ func main() {
 	flag.IntVar(&s.threads, "t", 2, "wrk threads")
 	sizes := flag.String("sizes", "1000,10000,100000", "player counts of the scaling scenario")
 	flag.BoolVar(&s.pg, "pg", true, "also run the scaling scenario on FerretDB's PostgreSQL backend (needs initdb)")
+	replot := flag.Bool("replot", false, "only draw the PNGs again from -out's plots.json (no measurement)")
 	flag.BoolVar(&s.reuse, "reuse", false, "keep the scaling scenario's SQLite database from a previous run (seeding 100,000 players takes minutes)")
 	flag.Parse()
 	if err := s.init(*sizes); err != nil {
 		fatal(err)
+	}
+	if *replot {
+		if err := s.replot(); err != nil {
+			fatal(err)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -196,6 +203,13 @@ func (s *suite) writeResults() error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(s.out, "results.json"), data, 0o644); err != nil {
+		return err
+	}
+	plots, err := json.MarshalIndent(s.plots, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.out, "plots.json"), plots, 0o644); err != nil {
 		return err
 	}
 	return s.plot()

@@ -20,16 +20,17 @@ func hasObservability(ctx context.Context, base string) bool {
 	return err == nil && status == 200
 }
 
-// observabilityVariants are the trivial scenario's configurations with
-// observability on: metrics always, tracing off, at 100 % and at 10 % to a
-// live Jaeger (OTLP over HTTP), the access log always.
+// observabilityVariants are the trivial scenario's configurations besides
+// the default one: without the access log, and with tracing at 100 % and
+// at 10 % to a live Jaeger (OTLP over HTTP). Metrics are always on.
 func observabilityVariants() []variant {
+	// The first, metrics + access log without tracing, is the service's
+	// default: scenarioTrivial has already run it.
 	return []variant{
-		{name: "metrics + access log", env: []string{"TRACING_EXPORTER=none"}},
 		// What the access log costs: it is written at info level.
-		{name: "metrics, no access log (LOG_LEVEL=warn)", env: []string{"TRACING_EXPORTER=none", "LOG_LEVEL=warn"}},
-		{name: tracing100, jaeger: true, env: []string{"TRACING_EXPORTER=otlp", "OTEL_TRACES_SAMPLER=always_on"}},
-		{name: "metrics + tracing 10% + access log", jaeger: true,
+		{name: "metrics, no access log (LOG_LEVEL=warn)", short: "metrics, no log", env: []string{"TRACING_EXPORTER=none", "LOG_LEVEL=warn"}},
+		{name: tracing100, short: "trace 100%", jaeger: true, env: []string{"TRACING_EXPORTER=otlp", "OTEL_TRACES_SAMPLER=always_on"}},
+		{name: "metrics + tracing 10% + access log", short: "trace 10%", jaeger: true,
 			env: []string{"TRACING_EXPORTER=otlp", "OTEL_TRACES_SAMPLER=traceidratio", "OTEL_TRACES_SAMPLER_ARG=0.1"}},
 	}
 }

@@ -59,6 +59,6 @@ func scenarioCreate(ctx context.Context, s *suite) error {
 		Runs:   map[string][]Load{"closed loop": {calib}, "fixed rate": runs}})
 	t.row(rps(calib.RPS), rps(rate), rps(m.RPS), us(m.P50)+" / "+us(m.P90)+" / "+us(m.P99)+" / "+us(m.P999), us(m.Max), strconv.FormatInt(errs, 10))
 	s.plots.throughput = append(s.plots.throughput, bar{label: "create (closed loop)", ours: calib.RPS})
-	s.plots.fixedLatency = append(s.plots.fixedLatency, latencyBars{label: "create @" + rps(rate) + "/s", ours: m})
+	s.plots.fixedLatency = append(s.plots.fixedLatency, latencyBars{label: "create @" + kilo(rate) + "/s", ours: m})
 	return nil
 }

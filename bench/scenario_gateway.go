@@ -84,7 +84,7 @@ func scenarioGateway(ctx context.Context, s *suite) error {
 		t.row(r.name, rps(v.RPS), rps(d.RPS), pct(pairedRatio(via.loads, direct.loads)),
 			us(v.P50)+" / "+us(v.P99)+" / "+us(v.P999), us(d.P50)+" / "+us(d.P99)+" / "+us(d.P999),
 			f1(medianF(via.cpu))+" / "+f1(medianF(direct.cpu)), f1(medianF(nginxCPU)))
-		s.plots.throughput = append(s.plots.throughput, bar{label: "gateway: " + r.name, ours: v.RPS, base: d.RPS, baseName: "direct"})
+		s.plots.throughput = append(s.plots.throughput, bar{label: "via nginx: " + strings.Fields(r.name)[0], ours: v.RPS, base: d.RPS, baseName: "direct"})
 	}
 	return nil
 }

@@ -35,8 +35,9 @@ func trivialRoute(ctx context.Context, base string) (path, contentType string, b
 
 // variant is one configuration of the service under the trivial load.
 type variant struct {
-	name string
-	env  []string
+	name  string
+	short string // for plot labels
+	env   []string
 	// jaeger: the variant exports spans to a live Jaeger.
 	jaeger bool
 }
@@ -62,7 +63,7 @@ func scenarioTrivial(ctx context.Context, s *suite) error {
 	defer func() { jaeger.stop() }()
 	// Observability off first; the variants with it on follow once the
 	// first service shows that it has it.
-	variants := []variant{{name: "access log only"}}
+	variants := []variant{{name: "access log only", short: "access log"}}
 	for vi := 0; vi < len(variants); vi++ {
 		v := variants[vi]
 		env := v.env
@@ -80,9 +81,9 @@ func scenarioTrivial(ctx context.Context, s *suite) error {
 		}
 		if vi == 0 && hasObservability(ctx, svc.base) {
 			// Metrics cannot be switched off: the first variant has them.
-			variants[0].name = "metrics + access log, no tracing"
+			variants[0].name, variants[0].short = "metrics + access log, no tracing", "metrics+log"
 			v = variants[0]
-			variants = append(variants, observabilityVariants()[1:]...)
+			variants = append(variants, observabilityVariants()...)
 		}
 		err = trivialVariant(ctx, s, dir, svc, v, t, fixed)
 		svc.stop()
@@ -134,8 +135,8 @@ func trivialVariant(ctx context.Context, s *suite, dir string, svc *service, v v
 	t.row(v.name, rps(o.RPS), rps(b.RPS), pct(rt), fmt.Sprintf("%s (>= %.0f%%)", verdict(rt >= target), 100*target),
 		us(o.P50)+" / "+us(o.P99)+" / "+us(o.P999), us(b.P50)+" / "+us(b.P99)+" / "+us(b.P999),
 		f1(medianF(ours.cpu)), f1(medianF(base.cpu)), mb(ours.peakRSS))
-	s.plots.throughput = append(s.plots.throughput, bar{label: "trivial: " + v.name, ours: o.RPS, base: b.RPS, baseName: "bare Gin"})
-	s.plots.latency = append(s.plots.latency, latencyBars{label: "trivial: " + v.name, ours: o, base: b})
+	s.plots.throughput = append(s.plots.throughput, bar{label: "trivial: " + v.short, ours: o.RPS, base: b.RPS, baseName: "bare Gin"})
+	s.plots.latency = append(s.plots.latency, latencyBars{label: "trivial: " + v.short, ours: o, base: b})
 
 	// Fixed rate: half the service's maximum, the same for both servers.
 	// The maximum is measured again with the fixed-rate loader itself in a
@@ -170,7 +171,7 @@ func trivialVariant(ctx context.Context, s *suite, dir string, svc *service, v v
 	}
 	fixed.row(v.name, rps(calib.RPS), rps(rate), us(mo.P50)+" / "+us(mo.P99)+" / "+us(mo.P999), us(mbase.P50)+" / "+us(mbase.P99)+" / "+us(mbase.P999),
 		strconv.FormatInt(errs, 10), verdict(mo.P99 < int64(5*time.Millisecond/time.Microsecond))+" (p99 < 5 ms)")
-	s.plots.fixedLatency = append(s.plots.fixedLatency, latencyBars{label: "trivial @" + rps(rate) + "/s: " + v.name, ours: mo, base: mbase})
+	s.plots.fixedLatency = append(s.plots.fixedLatency, latencyBars{label: v.short + " @" + kilo(rate) + "/s", ours: mo, base: mbase})
 	return nil
 }
 
