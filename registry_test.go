@@ -93,7 +93,9 @@ func TestEurekaRegistrationAndDiscovery(t *testing.T) {
 	}
 
 	// Stopping B (SIGTERM's path) removes it from the registry before run returns.
+	stopping := time.Now()
 	b.Stop(t)
+	t.Logf("SIGTERM to B's exit, deregistration included: %v", time.Since(stopping).Round(time.Millisecond))
 	if inst, err := eureka.Instance("SPORTS_SERVICE", "127.0.0.1:sports_service:"+portOf(b.URL)); err != nil || inst != nil {
 		t.Errorf("after shutdown, B is still registered: %+v %v", inst, err)
 	}
@@ -101,6 +103,33 @@ func TestEurekaRegistrationAndDiscovery(t *testing.T) {
 	for range 4 {
 		expect(t, a.do(t, "GET", "/ch11/discovery/SPORTS_SERVICE/info", nil), 200)
 	}
+
+	// The database behind an instance goes away: Eureka marks it DOWN;
+	// when it comes back, UP again. Readiness drives the registry status.
+	mongoURI := testenv.StartFerretDB(t)
+	link := testenv.StartTCPProxy(t, strings.TrimSuffix(strings.TrimPrefix(mongoURI, "mongodb://"), "/"))
+	env := eurekaEnv(eureka.URL)
+	env["MONGODB_URI"] = "mongodb://" + link.Addr + "/?directConnection=true"
+	env["DB_TIMEOUT"], env["READY_TIMEOUT"] = "500ms", "500ms"
+	d := startService(t, env)
+	status := func(want string) func() (bool, string) {
+		return func() (bool, string) {
+			inst, err := eureka.Instance("SPORTS_SERVICE", "127.0.0.1:sports_service:"+portOf(d.URL))
+			if err != nil || inst == nil {
+				return false, fmt.Sprint(inst, err)
+			}
+			return inst.Status == want, inst.Status
+		}
+	}
+	eventually(t, 30*time.Second, "D registered UP", status("UP"))
+	link.Cut()
+	eventually(t, 30*time.Second, "D marked DOWN while its database is unreachable", status("DOWN"))
+	if r := d.do(t, "GET", "/health/ready", nil); r.Status != 503 {
+		t.Errorf("/health/ready = %d while the database is cut, want 503", r.Status)
+	}
+	link.Restore()
+	eventually(t, 30*time.Second, "D back UP once its database answers", status("UP"))
+	d.Stop(t)
 
 	// With the registry down, a new instance starts and serves; when the
 	// registry comes back (empty), both running instances register again.
