@@ -65,7 +65,10 @@ func Open(uri string, opts Options, hasher PasswordHasher) (*Store, error) {
 	co := options.Client().ApplyURI(uri).
 		SetServerSelectionTimeout(opts.Timeout).
 		SetConnectTimeout(opts.Timeout).
-		SetAppName("sports-service")
+		SetAppName("sports-service").
+		// Without it the pool keeps every connection a burst opened, and
+		// the goroutines that serve them, for the life of the process.
+		SetMaxConnIdleTime(time.Minute)
 	if opts.MaxPoolSize > 0 {
 		co.SetMaxPoolSize(opts.MaxPoolSize)
 	}
