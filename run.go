@@ -92,7 +92,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		defer func() {
-			if err := db.Stop(context.Background()); err != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := db.Stop(stopCtx); err != nil {
 				logger.Error("stop embedded database", "error", err)
 			}
 		}()
@@ -115,7 +117,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer func() {
-		if err := store.Close(context.Background()); err != nil {
+		// Bounded: with the database unreachable, closing must not hang the exit.
+		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := store.Close(closeCtx); err != nil {
 			logger.Error("close database client", "error", err)
 		}
 	}()
