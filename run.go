@@ -64,14 +64,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Last, after the server and the database: flush the spans they made.
-		flushCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	// Deferred closes run within the shutdown timeout each, so that an
+	// unreachable dependency cannot hang the exit.
+	closeWithin := func(what string, close func(context.Context) error) {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
-		if err := tracing.Shutdown(flushCtx); err != nil {
-			logger.Warn("flush spans", "error", err)
+		if err := close(ctx); err != nil {
+			logger.Error(what, "error", err)
 		}
-	}()
+	}
+	// Last, after the server and the database: flush the spans they made.
+	defer closeWithin("flush spans", tracing.Shutdown)
 	monitor, err := metrics.New(mcfg)
 	if err != nil {
 		return err
@@ -91,13 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		defer func() {
-			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-			defer cancel()
-			if err := db.Stop(stopCtx); err != nil {
-				logger.Error("stop embedded database", "error", err)
-			}
-		}()
+		defer closeWithin("stop embedded database", db.Stop)
 		mongoURI = db.URI()
 		info.Database = "embedded FerretDB (SQLite) in " + cfg.DataDir
 	}
@@ -116,14 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Bounded: with the database unreachable, closing must not hang the exit.
-		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := store.Close(closeCtx); err != nil {
-			logger.Error("close database client", "error", err)
-		}
-	}()
+	defer closeWithin("close database client", store.Close)
 
 	// Indexes are created in the background, retried until the database
 	// answers: the service starts (and reports not-ready) while it is down.

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := LoadConfig(envOf(tt.env), 8080)
 			if err != nil {
-				if strings.Contains(err.Error(), "could not be detected") {
+				if strings.Contains(err.Error(), "could not be detected") && os.Getenv("CI") != "true" {
 					t.Skipf("machine has no usable interface: %v", err)
 				}
 				t.Fatal(err)
