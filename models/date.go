@@ -22,13 +22,14 @@ var datePattern = regexp.MustCompile(DatePattern)
 // reported by Validate with the field's name, so that a client gets every
 // failing field at once instead of the first JSON decoding error.
 type Date struct {
-	t   time.Time
-	raw string // the input, when it was not a valid date
+	t     time.Time
+	valid bool   // t holds a date; 0001-01-01 is time.Time's zero, so t.IsZero cannot tell
+	raw   string // the input, when it was not a valid date
 }
 
 // NewDate returns the date of y-m-d.
 func NewDate(y int, m time.Month, d int) Date {
-	return Date{t: time.Date(y, m, d, 0, 0, 0, 0, time.UTC)}
+	return Date{t: time.Date(y, m, d, 0, 0, 0, 0, time.UTC), valid: true}
 }
 
 // DateOf returns the calendar date of t in UTC.
@@ -46,17 +47,17 @@ func ParseDate(s string) (Date, error) {
 	if err != nil {
 		return Date{}, fmt.Errorf("%q is not a calendar date", s[:10])
 	}
-	return Date{t: t}, nil
+	return Date{t: t, valid: true}, nil
 }
 
 // Time returns midnight UTC of the date.
 func (d Date) Time() time.Time { return d.t }
 
 // IsZero reports whether the date is unset.
-func (d Date) IsZero() bool { return d.t.IsZero() && d.raw == "" }
+func (d Date) IsZero() bool { return !d.valid && d.raw == "" }
 
 // Valid reports whether the date holds a real calendar date.
-func (d Date) Valid() bool { return !d.t.IsZero() }
+func (d Date) Valid() bool { return d.valid }
 
 // Before reports whether d is before e.
 func (d Date) Before(e Date) bool { return d.t.Before(e.t) }
@@ -66,7 +67,7 @@ func (d Date) After(e Date) bool { return d.t.After(e.t) }
 
 // String formats the date as 2006-01-02 (or the invalid input as given).
 func (d Date) String() string {
-	if d.t.IsZero() {
+	if !d.valid {
 		return d.raw
 	}
 	return d.t.Format(time.DateOnly)
@@ -74,7 +75,7 @@ func (d Date) String() string {
 
 // MarshalJSON writes "2006-01-02".
 func (d Date) MarshalJSON() ([]byte, error) {
-	if d.t.IsZero() {
+	if !d.valid {
 		return []byte("null"), nil
 	}
 	return json.Marshal(d.String())
