@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,27 +14,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumPath finds the browser: $CHROMIUM_PATH, else Debian's chromium.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "chromium", "chromium-browser"}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		if p, err := exec.LookPath(c); err == nil {
-			return p
-		}
-	}
-	msg := "chromium not found (/usr/bin/chromium or $CHROMIUM_PATH): apt-get install -y chromium"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+	"github.com/osms/sports-service/internal/testenv"
+)
 
 // artifactsDir is where screenshots go: $ARTIFACTS_DIR, else a directory
 // under the system's temporary directory that outlives the test.
@@ -58,24 +39,11 @@ func TestAdminInHeadlessChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	exe := chromiumPath(t)
+	exe := testenv.ChromiumPath(t)
 	s := newFakeSite(t)
 	seedRecords(t, s.store)
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1200, 800),
-	}
+	opts := testenv.ChromiumOptions(t, exe, 1200, 800)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	ctx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
