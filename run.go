@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	store, err := repository.Open(mongoURI, repository.Options{
 		Database: cfg.Database, Timeout: cfg.DBTimeout, MaxPoolSize: cfg.MongoMaxPoolSize,
 		CommandMonitor: telemetry.CombineCommandMonitors(
-			telemetry.CommandMonitor(tracing.TracerProvider()), monitor.CommandMonitor()),
+			tracing.CommandMonitor(), monitor.CommandMonitor()),
 		PoolMonitor: monitor.PoolMonitor(),
 	}, hasher)
 	if err != nil {
@@ -158,7 +158,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Mounts: mounts,
 		Observe: []func(*gin.Engine){
 			monitor.Use, // first: /metrics is neither traced nor access-logged
-			func(e *gin.Engine) { e.Use(telemetry.Middleware(tcfg.ServiceName, tracing)) },
+			func(e *gin.Engine) { e.Use(telemetry.Middleware(tcfg.ServiceName, tracing)...) },
 		},
 		Logger:         logger,
 		Store:          store,

@@ -77,8 +77,8 @@ func scenarioResources(ctx context.Context, s *suite) error {
 		return nil
 	}
 	// Binary sizes, stripped as a release build would be.
-	for _, b := range []struct{ name, tags string }{{"with the embedded database", ""}, {"-tags noembed", "noembed"}} {
-		bin := filepath.Join(s.out, "bin", "size-"+b.tags)
+	for _, b := range []struct{ name, tags string }{{"with the embedded database", ""}, {"-tags noembed,nomsgpack (the image's)", "noembed,nomsgpack"}} {
+		bin := filepath.Join(s.out, "bin", "size-"+strings.ReplaceAll(b.tags, ",", "-"))
 		flags := []string{"-trimpath", "-ldflags=-s -w"}
 		if b.tags != "" {
 			flags = append(flags, "-tags", b.tags)

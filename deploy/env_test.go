@@ -7,61 +7,20 @@ import (
 	"testing"
 
 	"github.com/osms/sports-service/config"
+	"github.com/osms/sports-service/discovery"
+	"github.com/osms/sports-service/metrics"
+	"github.com/osms/sports-service/telemetry"
 )
 
-// extraVariables are read by the telemetry, metrics and discovery packages,
-// which export no list of their own: name -> the value .env.example gives
-// (empty where an explicit value would differ from leaving it unset, e.g.
-// JAEGER_COLLECTOR_ENDPOINT selects collector mode, or where compose supplies
-// its own default). Taken from telemetry/config.go, metrics/config.go
-// (branch obs) and discovery/config.go.
-//
-// TODO(deploy): use those packages' exported lists once they have them.
-var extraVariables = map[string]string{
-	"TRACING_EXPORTER":                   "",
-	"OTEL_TRACES_EXPORTER":               "",
-	"OTEL_SERVICE_NAME":                  "online-sports-tracer",
-	"OTEL_RESOURCE_ATTRIBUTES":           "",
-	"OTEL_TRACES_SAMPLER":                "parentbased_always_on",
-	"OTEL_TRACES_SAMPLER_ARG":            "1",
-	"JAEGER_MODE":                        "",
-	"JAEGER_AGENT_ENDPOINT":              "",
-	"JAEGER_COLLECTOR_ENDPOINT":          "",
-	"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf",
-	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "",
-	"OTEL_EXPORTER_OTLP_ENDPOINT":        "",
-	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
-	"OTEL_BSP_MAX_QUEUE_SIZE":            "2048",
-	"OTEL_BSP_MAX_EXPORT_BATCH_SIZE":     "512",
-	"OTEL_BSP_SCHEDULE_DELAY":            "5000",
-	"OTEL_BSP_EXPORT_TIMEOUT":            "10000",
-
-	"METRICS_APP_NAME":     "osms",
-	"METRICS_SLOW_SECONDS": "5",
-	"METRICS_PATH":         "/metrics",
-
-	"EUREKA_URL":                             "",
-	"EUREKA_APP_NAME":                        "SPORTS_SERVICE",
-	"EUREKA_INSTANCE_HOSTNAME":               "",
-	"EUREKA_INSTANCE_IP":                     "",
-	"EUREKA_PREFER_IP_ADDRESS":               "",
-	"EUREKA_LEASE_RENEWAL_INTERVAL_SECONDS":  "30",
-	"EUREKA_LEASE_DURATION_SECONDS":          "90",
-	"EUREKA_REGISTRY_FETCH_INTERVAL_SECONDS": "30",
-	"EUREKA_STATUS_CHECK_INTERVAL_SECONDS":   "10",
-	"EUREKA_RETRY_MAX_BACKOFF_SECONDS":       "30",
-	"EUREKA_REQUEST_TIMEOUT_SECONDS":         "5",
-	"EUREKA_LOAD_BALANCER":                   "round-robin",
-}
-
-// appVariables is every variable the service reads, with its default.
+// appVariables is every variable the service reads, with the value
+// .env.example gives it: each package that reads the environment lists its
+// own.
 func appVariables() map[string]string {
 	vars := map[string]string{}
-	for _, v := range config.Variables() {
-		vars[v.Name] = v.Default
-	}
-	for name, def := range extraVariables {
-		vars[name] = def
+	for _, list := range [][]config.Variable{config.Variables(), telemetry.Variables(), metrics.Variables(), discovery.Variables()} {
+		for _, v := range list {
+			vars[v.Name] = v.Default
+		}
 	}
 	return vars
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -113,9 +114,22 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int64("bytes_in", max(c.Request.ContentLength, 0)),
 			slog.Int("bytes_out", max(c.Writer.Size(), 0)),
-			slog.String("client_ip", c.ClientIP()),
+			slog.String("client_ip", clientIP(c)),
 		)
 	}
+}
+
+// clientIP is gin's ClientIP, which trusts X-Forwarded-For and X-Real-IP
+// only from the configured proxies, without its address parsing when neither
+// header is present and the peer's address is therefore the answer.
+func clientIP(c *gin.Context) string {
+	h := c.Request.Header
+	if len(h["X-Forwarded-For"]) == 0 && len(h["X-Real-Ip"]) == 0 {
+		if host, _, err := net.SplitHostPort(c.Request.RemoteAddr); err == nil {
+			return host
+		}
+	}
+	return c.ClientIP()
 }
 
 // recoverPanics turns a panic into a 500 problem and a log line with the
@@ -161,6 +175,10 @@ func limitBody(limit int64) gin.HandlerFunc {
 // proxies or browser history.
 func rejectSecretsInURL() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if c.Request.URL.RawQuery == "" {
+			c.Next()
+			return
+		}
 		for key := range c.Request.URL.Query() {
 			if strings.Contains(strings.ToLower(key), "password") {
 				writeProblem(c, http.StatusBadRequest,
@@ -203,12 +221,20 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
 func securityHeaders() gin.HandlerFunc {
+	// The values are shared by every response rather than allocated per
+	// request; len == cap, so an Add on one of these headers copies the
+	// slice instead of writing into the shared array.
+	headers := map[string][]string{
+		"X-Content-Type-Options":  {"nosniff"},
+		"Content-Security-Policy": {contentSecurityPolicy},
+		"Referrer-Policy":         {"no-referrer"},
+		"X-Frame-Options":         {"DENY"},
+	}
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		for k, v := range headers {
+			h[k] = v
+		}
 		c.Next()
 	}
 }

@@ -92,7 +92,7 @@ func TestUnreachableExporterNeverBlocksRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			engine := gin.New()
-			engine.Use(Middleware("sports-test", p))
+			engine.Use(Middleware("sports-test", p)...)
 			engine.GET("/players/:id", func(c *gin.Context) { c.Status(http.StatusOK) })
 
 			const requests = 2000 // ~30 times the queue

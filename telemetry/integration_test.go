@@ -63,7 +63,7 @@ func TestExportToJaeger(t *testing.T) {
 			players := client.Database("sports").Collection("player")
 
 			engine := gin.New()
-			engine.Use(setRequestID, Middleware(service, p))
+			engine.Use(append(gin.HandlersChain{setRequestID}, Middleware(service, p)...)...)
 			engine.GET("/players/:name", func(c *gin.Context) {
 				ctx := c.Request.Context()
 				if _, err := players.InsertOne(ctx, bson.D{{Key: "name", Value: c.Param("name")}}); err != nil {

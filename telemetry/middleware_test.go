@@ -28,7 +28,7 @@ func setRequestID(c *gin.Context) {
 
 func newTestEngine(p *Provider, handlers map[string]gin.HandlerFunc) *gin.Engine {
 	engine := gin.New()
-	engine.Use(setRequestID, Middleware("sports-test", p))
+	engine.Use(append(gin.HandlersChain{setRequestID}, Middleware("sports-test", p)...)...)
 	for route, h := range handlers {
 		engine.GET(route, h)
 	}
@@ -169,6 +169,30 @@ func TestMiddlewareWithExporterNone(t *testing.T) {
 	// Ids still exist so that logs and clients can correlate a request.
 	if len(w.Header().Get(HeaderTraceID)) != 32 {
 		t.Errorf("X-Trace-Id = %q", w.Header().Get(HeaderTraceID))
+	}
+
+	// An incoming trace is continued, with its baggage, though nothing is
+	// recorded: the logs carry the caller's trace id.
+	var member string
+	var got trace.SpanContext
+	engine = newTestEngine(p, map[string]gin.HandlerFunc{
+		"/games": func(c *gin.Context) {
+			got = trace.SpanContextFromContext(c.Request.Context())
+			member = baggage.FromContext(c.Request.Context()).Member("tenant").Value()
+			c.Status(http.StatusOK)
+		},
+	})
+	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	req := httptest.NewRequest(http.MethodGet, "/games", nil)
+	req.Header.Set("traceparent", "00-"+traceID+"-"+parentID+"-01")
+	req.Header.Set("baggage", "tenant=club-7")
+	w = httptest.NewRecorder()
+	engine.ServeHTTP(w, req)
+	if got.TraceID().String() != traceID || got.SpanID().String() == parentID || !got.SpanID().IsValid() {
+		t.Errorf("span context %v: want trace %s with a new span id", got, traceID)
+	}
+	if w.Header().Get(HeaderTraceID) != traceID || member != "club-7" {
+		t.Errorf("X-Trace-Id %q, baggage tenant %q", w.Header().Get(HeaderTraceID), member)
 	}
 }
 

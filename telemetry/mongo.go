@@ -297,3 +297,13 @@ func writeJSONString(b *strings.Builder, s string) {
 	quoted, _ := json.Marshal(s) // marshalling a string cannot fail
 	b.Write(quoted)
 }
+
+// CommandMonitor is the package-level CommandMonitor on p's tracer
+// provider, or nil when p exports nothing: a span nobody records is not worth
+// sanitizing every command for.
+func (p *Provider) CommandMonitor() *event.CommandMonitor {
+	if p.exportsNothing {
+		return nil
+	}
+	return CommandMonitor(p.TracerProvider())
+}

@@ -36,6 +36,9 @@ const instrumentationName = "github.com/osms/sports-service/telemetry"
 type Provider struct {
 	sdk        *sdktrace.TracerProvider
 	propagator propagation.TextMapPropagator
+	// exportsNothing: every span is unsampled (ExporterNone), so the
+	// instrumentation may skip what only a recorded span would use.
+	exportsNothing bool
 }
 
 // New builds the tracer provider that cfg describes. version is the
@@ -57,6 +60,7 @@ func New(ctx context.Context, cfg Config, version string, stdout io.Writer) (*Pr
 	}
 	if cfg.Exporter == ExporterNone || cfg.Exporter == "" {
 		p.sdk = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.NeverSample()))
+		p.exportsNothing = true
 		return p, nil
 	}
 

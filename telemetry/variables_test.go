@@ -1,0 +1,9 @@
+package telemetry
+
+import (
+	"testing"
+
+	"github.com/osms/sports-service/internal/testenv"
+)
+
+func TestVariables(t *testing.T) { testenv.CheckVariables(t, Variables(), LoadConfig) }
