@@ -290,7 +290,7 @@ func TestDatabaseFaultsUnderLoad(t *testing.T) {
 	if fds, ok := settles(openFDs, int(normalFD), 15*time.Second); !ok {
 		t.Errorf("descriptors did not settle: %d, under load there were %d", fds, normalFD)
 	}
-	if strings.Contains(s.Logs.String(), "goroutine ") || strings.Contains(s.Logs.String(), `"msg":"panic"`) {
+	if logs := s.logsSoFar(t); strings.Contains(logs, "goroutine ") || strings.Contains(logs, `"msg":"panic"`) {
 		t.Error("a panic or stack trace reached the logs")
 	}
 }

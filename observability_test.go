@@ -76,7 +76,7 @@ func TestTracesReachJaeger(t *testing.T) {
 	if svc := trace.Processes[server.ProcessID].ServiceName; svc != "sports-service-test" {
 		t.Errorf("service name %q", svc)
 	}
-	for _, line := range strings.Split(s.Logs.String(), "\n") {
+	for _, line := range strings.Split(s.logsSoFar(t), "\n") {
 		if strings.Contains(line, `"request_id":"traced-request"`) && !strings.Contains(line, `"trace_id":"`+traceID+`"`) {
 			t.Errorf("a log line of the traced request lacks its trace id: %s", line)
 		}

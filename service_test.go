@@ -41,6 +41,8 @@ type testService struct {
 	DataDir string
 	stop    context.CancelFunc
 	done    chan error
+	// barriers counts logsSoFar's requests.
+	barriers int
 }
 
 var listeningAddr = regexp.MustCompile(`"msg":"listening","addr":"([^"]+)"`)
@@ -96,6 +98,27 @@ func assertNoSecrets(t testing.TB, what, text string, passwords ...string) {
 		if strings.Contains(text, secret) {
 			t.Errorf("%q appears in %s", secret, what)
 		}
+	}
+}
+
+// logsSoFar returns the log once every line written before the call has
+// reached it: lines arrive in batches (LOG_FLUSH_INTERVAL) and in order, so
+// the access line of a request made now is a barrier behind them.
+func (s *testService) logsSoFar(t testing.TB) string {
+	t.Helper()
+	s.barriers++
+	id := fmt.Sprintf("log-barrier-%d", s.barriers)
+	expect(t, s.do(t, "GET", "/health/live", nil, "X-Request-ID", id), http.StatusOK)
+	marker := `"request_id":"` + id + `"`
+	deadline := time.Now().Add(30 * time.Second) // a hang, not a timing assertion
+	for {
+		if logs := s.Logs.String(); strings.Contains(logs, marker) {
+			return logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the access line of request %s never reached the log", id)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

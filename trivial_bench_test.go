@@ -4,8 +4,9 @@ package main
 // layers of the service, in-process (ServeHTTP, no socket): bare Gin
 // answering the same bytes, then the service's router with its own
 // middleware and the access log (JSON to io.Discard), then with gin-metrics,
-// then with tracing at exporter none and at 100% sampling (exported by the
-// stdout exporter to io.Discard on the batch goroutine). The differences
+// then with tracing: exporter none, then otelgin with nothing sampled and
+// with everything sampled (exported by the stdout exporter to io.Discard on
+// the batch goroutine). The differences
 // between neighbouring lines are what each layer costs a request:
 //
 //	go test -run '^$' -bench TrivialRouteLayers -benchmem -count 5 .
@@ -24,6 +25,7 @@ import (
 
 	"github.com/osms/sports-service/config"
 	"github.com/osms/sports-service/handlers"
+	"github.com/osms/sports-service/internal/logbuf"
 	"github.com/osms/sports-service/metrics"
 	"github.com/osms/sports-service/password"
 	"github.com/osms/sports-service/repository"
@@ -45,7 +47,7 @@ func BenchmarkTrivialRouteLayers(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	logger := newLogger(cfg, io.Discard)
+	logger, accessLog := newLoggers(cfg, logbuf.New(io.Discard, cfg.LogFlushInterval))
 	mounts, err := legacyMounts(cfg, store, logger)
 	if err != nil {
 		b.Fatal(err)
@@ -67,7 +69,7 @@ func BenchmarkTrivialRouteLayers(b *testing.B) {
 		return func(e *gin.Engine) { e.Use(telemetry.Middleware(tcfg.ServiceName, p)...) }
 	}
 	router := func(observe ...func(*gin.Engine)) http.Handler {
-		return handlers.NewRouter(handlers.Options{Mounts: mounts, Observe: observe, Logger: logger, Store: store,
+		return handlers.NewRouter(handlers.Options{Mounts: mounts, Observe: observe, Logger: logger, AccessLog: accessLog, Store: store,
 			RequestTimeout: cfg.RequestTimeout, BodyLimit: cfg.BodyLimit})
 	}
 	bare := gin.New()
@@ -81,6 +83,8 @@ func BenchmarkTrivialRouteLayers(b *testing.B) {
 		{"router and access log", router()},
 		{"+ metrics", router(monitor.Use)},
 		{"+ tracing none", router(monitor.Use, tracing(map[string]string{"TRACING_EXPORTER": "none"}))},
+		// otelgin builds its attributes before the sampler decides.
+		{"+ tracing 0%", router(monitor.Use, tracing(map[string]string{"TRACING_EXPORTER": "stdout", "OTEL_TRACES_SAMPLER": "always_off"}))},
 		{"+ tracing 100%", router(monitor.Use, tracing(map[string]string{"TRACING_EXPORTER": "stdout", "OTEL_TRACES_SAMPLER": "always_on"}))},
 	}
 	for _, layer := range layers {

@@ -12,6 +12,7 @@ targets=(
   ./handlers FuzzAddBodies
   ./handlers FuzzUpdateBodies
   ./handlers FuzzPasswordBodies
+  ./handlers FuzzJSONAccessLog
   ./models FuzzParseDate
   ./legacy/flask/schedule FuzzSchedule
   ./legacy/django/forms FuzzParsePlayerForm

@@ -7,10 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/osms/sports-service/internal/gateway"
 )
 
 // scenarioGateway compares the service through the NGINX gateway (the
@@ -89,85 +90,29 @@ func scenarioGateway(ctx context.Context, s *suite) error {
 	return nil
 }
 
-// nginxVar is a variable of the template: only NGINX_* names are
-// substituted, as the official image's envsubst filter does, so nginx's own
-// $variables pass through.
-var nginxVar = regexp.MustCompile(`\$\{(NGINX_[A-Z0-9_]+)\}`)
-
 type nginxProc struct {
 	*proc
 	base string
 	dir  string
 }
 
-// startNginx renders the template for one upstream and runs nginx with a
-// main configuration that keeps everything in dir (the deploy tests' native
-// wrapper).
+// startNginx renders the template for one upstream and runs nginx on it in
+// dir, the way the deploy tests do (internal/gateway).
 func startNginx(s *suite, bin, dir, tmpl, upstream string) (*nginxProc, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	vars := map[string]string{
-		"NGINX_PORT":             strconv.Itoa(port),
-		"NGINX_UPSTREAM_SERVERS": "server " + upstream + " max_fails=3 fail_timeout=10s;",
-		"NGINX_RESOLVER":         "127.0.0.1",
-		"NGINX_BODY_LIMIT":       "1048576",
-		// A line per request to /dev/null: the formatting and the write
-		// stay, a disk filling up does not.
-		"NGINX_ACCESS_LOG":  "/dev/null",
-		"NGINX_WRITE_RATE":  "20r/s",
-		"NGINX_WRITE_BURST": "40",
-		"NGINX_LOGIN_RATE":  "30r/m",
-		"NGINX_LOGIN_BURST": "10",
-	}
-	var missing []string
-	conf := nginxVar.ReplaceAllStringFunc(tmpl, func(m string) string {
-		name := nginxVar.FindStringSubmatch(m)[1]
-		v, ok := vars[name]
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("nginx.conf uses variables the suite does not set: %v", missing)
-	}
-	for _, d := range []string{"conf.d", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "conf.d", "gateway.conf"), []byte(conf), 0o644); err != nil {
+	vars := gateway.Defaults()
+	vars["NGINX_PORT"] = strconv.Itoa(port)
+	vars["NGINX_UPSTREAM_SERVERS"] = gateway.Upstreams(upstream)
+	vars["NGINX_RESOLVER"] = "127.0.0.1"
+	// A line per request to /dev/null: the formatting and the write stay,
+	// a disk filling up does not.
+	vars["NGINX_ACCESS_LOG"] = "/dev/null"
+	args, err := gateway.Prepare(bin, gateway.Config{Dir: dir, Template: []byte(tmpl), Vars: vars, ErrorLogLevel: "warn"})
+	if err != nil {
 		return nil, err
-	}
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root root;\n" // workers as nobody could not enter the temp dir
-	}
-	main := fmt.Sprintf(`%sdaemon off;
-worker_processes 2;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log warn;
-events { worker_connections 4096; }
-http {
-    default_type application/octet-stream;
-    sendfile on;
-    client_body_temp_path %[2]s/tmp/client_body;
-    proxy_temp_path       %[2]s/tmp/proxy;
-    fastcgi_temp_path     %[2]s/tmp/fastcgi;
-    uwsgi_temp_path       %[2]s/tmp/uwsgi;
-    scgi_temp_path        %[2]s/tmp/scgi;
-    include %[2]s/conf.d/*.conf;
-}
-`, user, dir)
-	mainConf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(mainConf, []byte(main), 0o644); err != nil {
-		return nil, err
-	}
-	args := []string{"-p", dir, "-c", mainConf, "-e", filepath.Join(dir, "error.log")}
-	if out, err := exec.Command(bin, append(args, "-t")...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("nginx -t: %w\n%s", err, out)
 	}
 	p, err := startProc(s.out, "nginx", nil, nil, bin, args...)
 	if err != nil {

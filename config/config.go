@@ -31,6 +31,9 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // "json" or "text"
+	// LogFlushInterval batches log lines: they reach stdout at most this
+	// late (0: each line at once).
+	LogFlushInterval time.Duration
 
 	RequestTimeout    time.Duration
 	DBTimeout         time.Duration
@@ -69,6 +72,7 @@ func Variables() []Variable {
 		{"MONGODB_MAX_POOL_SIZE", "100", "maximum connections in the driver's pool (1..10000)"},
 		{"LOG_LEVEL", "info", "debug, info, warn or error"},
 		{"LOG_FORMAT", "json", "json or text"},
+		{"LOG_FLUSH_INTERVAL", "100ms", "log lines are written in batches at least this often (0s: each line at once); SIGTERM flushes, a crash loses at most this much"},
 		{"REQUEST_TIMEOUT", "30s", "deadline of one API request"},
 		{"DB_TIMEOUT", "5s", "deadline of one database call (and of server selection)"},
 		{"READY_TIMEOUT", "2s", "deadline of the readiness ping"},
@@ -96,6 +100,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MongoMaxPoolSize:  uint64(r.intRange("MONGODB_MAX_POOL_SIZE", 1, 10000)),
 		LogLevel:          r.level("LOG_LEVEL"),
 		LogFormat:         r.oneOf("LOG_FORMAT", "json", "text"),
+		LogFlushInterval:  r.duration("LOG_FLUSH_INTERVAL", false),
 		RequestTimeout:    r.duration("REQUEST_TIMEOUT", true),
 		DBTimeout:         r.duration("DB_TIMEOUT", true),
 		ReadyTimeout:      r.duration("READY_TIMEOUT", true),

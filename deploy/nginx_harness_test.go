@@ -14,22 +14,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/osms/sports-service/internal/gateway"
 )
 
-// gatewayDefaults are the compose values of the template's variables, less
-// the ones that name places (port, upstream, resolver, log).
-var gatewayDefaults = map[string]string{
-	"NGINX_BODY_LIMIT":  "1048576",
-	"NGINX_WRITE_RATE":  "20r/s",
-	"NGINX_WRITE_BURST": "40",
-	"NGINX_LOGIN_RATE":  "30r/m",
-	"NGINX_LOGIN_BURST": "10",
-}
-
-// gateway is Debian's nginx running nginx.conf natively: the template is
+// gatewayProc is Debian's nginx running nginx.conf natively: the template is
 // rendered with envsubst as the official image does, and included from a
 // main config that keeps pid, logs and temp files in a temp directory.
-type gateway struct {
+type gatewayProc struct {
 	URL       string
 	Dir       string
 	AccessLog string
@@ -47,70 +39,27 @@ func freePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// nativeMainConfig is the main nginx.conf around the rendered template, for
-// a run with -p dir: everything nginx writes stays in dir.
-func nativeMainConfig(dir string) string {
-	user := ""
-	if os.Geteuid() == 0 {
-		// Workers would drop to "nobody", which cannot enter a 0700 temp dir.
-		user = "user root root;\n"
-	}
-	return fmt.Sprintf(`# Native wrapper (deploy tests): the official image's nginx.conf plays this
-# part in Docker.
-%sdaemon off;
-worker_processes 2;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log notice;
-events { worker_connections 1024; }
-http {
-    default_type application/octet-stream;
-    sendfile on;
-    client_body_temp_path %[2]s/tmp/client_body;
-    proxy_temp_path       %[2]s/tmp/proxy;
-    fastcgi_temp_path     %[2]s/tmp/fastcgi;
-    uwsgi_temp_path       %[2]s/tmp/uwsgi;
-    scgi_temp_path        %[2]s/tmp/scgi;
-    include %[2]s/conf.d/*.conf;
-}
-`, user, dir)
-}
-
 // startGateway renders nginx.conf with upstream servers and overrides,
 // checks it with `nginx -t` and runs nginx until the test ends.
-func startGateway(t testing.TB, servers []string, overrides map[string]string) *gateway {
+func startGateway(t testing.TB, servers []string, overrides map[string]string) *gatewayProc {
 	t.Helper()
 	nginx := requireTool(t, "nginx", "nginx")
+	requireTool(t, "envsubst", "gettext-base")
 	dir := t.TempDir()
-	for _, d := range []string{"conf.d", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	port := freePort(t)
-	vars := map[string]string{
-		"NGINX_PORT":             fmt.Sprint(port),
-		"NGINX_RESOLVER":         "127.0.0.1",
-		"NGINX_ACCESS_LOG":       filepath.Join(dir, "access.log"),
-		"NGINX_UPSTREAM_SERVERS": "",
-	}
-	for _, s := range servers {
-		vars["NGINX_UPSTREAM_SERVERS"] += "server " + s + " max_fails=3 fail_timeout=10s; "
-	}
-	for k, v := range gatewayDefaults {
-		vars[k] = v
-	}
+	vars := gateway.Defaults()
+	vars["NGINX_PORT"] = fmt.Sprint(port)
+	vars["NGINX_RESOLVER"] = "127.0.0.1"
+	vars["NGINX_ACCESS_LOG"] = filepath.Join(dir, "access.log")
+	vars["NGINX_UPSTREAM_SERVERS"] = gateway.Upstreams(servers...)
 	for k, v := range overrides {
 		vars[k] = v
 	}
-	conf := filepath.Join(dir, "nginx.conf")
-	write(t, filepath.Join(dir, "conf.d", "gateway.conf"), renderTemplate(t, vars))
-	write(t, conf, nativeMainConfig(dir))
-
-	args := []string{"-p", dir, "-c", conf, "-e", filepath.Join(dir, "error.log")}
-	if out, err := exec.Command(nginx, append(args, "-t")...).CombinedOutput(); err != nil {
-		t.Fatalf("nginx -t: %v\n%s", err, out)
+	args, err := gateway.Prepare(nginx, gateway.Config{Dir: dir, Template: readRoot(t, "nginx.conf"), Vars: vars, ErrorLogLevel: "notice"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	g := &gateway{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir, AccessLog: vars["NGINX_ACCESS_LOG"]}
+	g := &gatewayProc{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Dir: dir, AccessLog: vars["NGINX_ACCESS_LOG"]}
 	g.cmd = exec.Command(nginx, args...)
 	stderr, err := os.Create(filepath.Join(dir, "stderr.log"))
 	if err != nil {
@@ -148,7 +97,7 @@ func startGateway(t testing.TB, servers []string, overrides map[string]string) *
 }
 
 // accessLog returns the gateway's access log entries so far.
-func (g *gateway) accessLog(t testing.TB) []map[string]any {
+func (g *gatewayProc) accessLog(t testing.TB) []map[string]any {
 	t.Helper()
 	f, err := os.Open(g.AccessLog)
 	if err != nil {

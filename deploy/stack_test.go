@@ -6,12 +6,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // stack is the gateway in front of three instances of the service, each
 // with its own embedded database, all on loopback.
 type stack struct {
-	gw        *gateway
+	gw        *gatewayProc
 	instances []*instance
 }
 
@@ -40,17 +41,25 @@ func startStack(t *testing.T) *stack {
 	return st
 }
 
-// logsWithRequestID returns the instances' log lines that carry id.
+// logsWithRequestID returns the instances' log lines that carry id. Lines
+// reach the log in batches (LOG_FLUSH_INTERVAL), so it waits for them, up to
+// a generous bound (a hang, not a timing assertion).
 func (st *stack) logsWithRequestID(t *testing.T, id string) []map[string]any {
-	var found []map[string]any
-	for _, in := range st.instances {
-		for _, l := range in.logLines(t) {
-			if l["request_id"] == id {
-				found = append(found, l)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var found []map[string]any
+		for _, in := range st.instances {
+			for _, l := range in.logLines(t) {
+				if l["request_id"] == id {
+					found = append(found, l)
+				}
 			}
 		}
+		if len(found) > 0 || time.Now().After(deadline) {
+			return found
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return found
 }
 
 func player(id int) string {

@@ -1,12 +1,12 @@
 package deploy
 
 import (
-	"bytes"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/osms/sports-service/internal/gateway"
 )
 
 var (
@@ -44,23 +44,12 @@ func nginxVariables(t testing.TB) []string {
 // of the same name (the decoys below).
 func renderTemplate(t testing.TB, vars map[string]string) string {
 	t.Helper()
-	envsubst := requireTool(t, "envsubst", "gettext-base")
-	var list []string
-	environ := []string{"host=DECOY", "request_id=DECOY", "remote_addr=DECOY"}
-	for name, value := range vars {
-		list = append(list, "${"+name+"}")
-		environ = append(environ, name+"="+value)
-	}
-	cmd := exec.Command(envsubst, strings.Join(list, " "))
-	cmd.Env = environ
-	cmd.Stdin = bytes.NewReader(readRoot(t, "nginx.conf"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	requireTool(t, "envsubst", "gettext-base")
+	out, err := gateway.Render(readRoot(t, "nginx.conf"), vars)
 	if err != nil {
-		t.Fatalf("envsubst: %v: %s", err, stderr.String())
+		t.Fatal(err)
 	}
-	return string(out)
+	return out
 }
 
 // TestTemplateRendersCompletely: the placeholders are exactly the documented

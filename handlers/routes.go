@@ -54,7 +54,10 @@ type Mount struct {
 
 // Options are the router's settings and dependencies.
 type Options struct {
-	Logger         *slog.Logger
+	Logger *slog.Logger
+	// AccessLog writes the line of each request; nil writes it through
+	// Logger (SlogAccessLog).
+	AccessLog      AccessLog
 	Store          Store
 	Build          BuildInfo
 	Health         []HealthCheck
@@ -96,12 +99,16 @@ func NewRouter(o Options) *gin.Engine {
 	// Security headers come first so that every answer carries them, the
 	// password-in-URL refusal included, which has to come before the
 	// observability middleware so that such a URL is never recorded.
-	r.Use(requestID(), securityHeaders(), rejectSecretsInURL())
+	r.Use(requestContext(o.RequestTimeout), securityHeaders(), rejectSecretsInURL())
 	for _, install := range o.Observe {
 		install(r)
 	}
-	r.Use(accessLog(o.Logger), recoverPanics(o.Logger), cors(o.CORSOrigins),
-		limitBody(o.BodyLimit), requestTimeout(o.RequestTimeout))
+	access := o.AccessLog
+	if access == nil {
+		access = SlogAccessLog(o.Logger)
+	}
+	r.Use(accessLog(access), recoverPanics(o.Logger), cors(o.CORSOrigins),
+		limitBody(o.BodyLimit))
 
 	exempt := make([]string, 0, len(o.Mounts))
 	for _, m := range o.Mounts {

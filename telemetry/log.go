@@ -48,3 +48,10 @@ func (h traceLogHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (h traceLogHandler) WithGroup(name string) slog.Handler {
 	return traceLogHandler{next: h.next.WithGroup(name)}
 }
+
+// SpanIDs returns the trace and span ids that LogHandler adds for ctx, and
+// whether it adds them.
+func SpanIDs(ctx context.Context) (traceID [16]byte, spanID [8]byte, ok bool) {
+	sc := trace.SpanContextFromContext(ctx)
+	return sc.TraceID(), sc.SpanID(), sc.IsValid()
+}
