@@ -40,7 +40,7 @@ func Start(dataDir string, logger *slog.Logger) (*DB, error) {
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
-		Logger:    logger,
+		Logger:    slog.New(deferredAttrs{handler: logger.Handler()}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start embedded FerretDB in %s: %w", abs, err)
