@@ -90,7 +90,7 @@ func (l *jsonAccessLog) Log(ctx context.Context, r AccessRecord) {
 	if bp == nil {
 		bp = new([]byte)
 	}
-	b := l.appendLine((*bp)[:0], ctx, level, r)
+	b := l.appendLine(ctx, (*bp)[:0], level, r)
 	_, _ = l.w.Write(b)
 	if cap(b) <= 4<<10 { // an odd huge line does not stay pooled
 		*bp = b
@@ -98,7 +98,7 @@ func (l *jsonAccessLog) Log(ctx context.Context, r AccessRecord) {
 	}
 }
 
-func (l *jsonAccessLog) appendLine(b []byte, ctx context.Context, level slog.Level, r AccessRecord) []byte {
+func (l *jsonAccessLog) appendLine(ctx context.Context, b []byte, level slog.Level, r AccessRecord) []byte {
 	b = append(b, `{"time":"`...)
 	b = l.now().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":"`...)

@@ -96,9 +96,10 @@ func NewRouter(o Options) *gin.Engine {
 	// and private networks, where the gateway runs.
 	_ = r.SetTrustedProxies([]string{"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"})
 
-	// Security headers come first so that every answer carries them, the
-	// password-in-URL refusal included, which has to come before the
-	// observability middleware so that such a URL is never recorded.
+	// The request id and deadline, then the security headers, come first so
+	// that every answer carries them, the password-in-URL refusal included,
+	// which has to come before the observability middleware so that such a
+	// URL is never recorded.
 	r.Use(requestContext(o.RequestTimeout), securityHeaders(), rejectSecretsInURL())
 	for _, install := range o.Observe {
 		install(r)
