@@ -93,11 +93,14 @@ func FuzzJSONAccessLog(f *testing.F) {
 	f.Add("P\"ST", "unmatched", "/\xff\u2028\x01", "::1", "", 599, int64(0))
 	f.Fuzz(func(t *testing.T, method, route, path, clientIP, requestID string, status int, micros int64) {
 		ctx := tracedContext(requestID)
+		// Durations are non-negative and far below 1e21 ms, where the
+		// float formats of encoding/json and strconv part.
+		micros %= int64(1000 * time.Hour / time.Microsecond)
+		if micros < 0 {
+			micros = -micros
+		}
 		r := AccessRecord{Method: method, Route: route, Path: path, Status: status,
 			Duration: time.Duration(micros) * time.Microsecond, BytesIn: 12, BytesOut: 34, ClientIP: clientIP}
-		if r.Duration < 0 || r.Duration > 1000*time.Hour {
-			t.Skip("durations are non-negative and far below 1e21 ms")
-		}
 		if viaSlog, direct := accessLogPair(ctx, slog.LevelInfo, r); direct != viaSlog {
 			t.Errorf("lines differ:\nslog:   %q\ndirect: %q", viaSlog, direct)
 		}

@@ -27,6 +27,12 @@ var docsAssets embed.FS
 func registerDocs(r gin.IRoutes) {
 	ours, _ := fs.Sub(docsAssets, "docsassets")
 	page, _ := fs.ReadFile(ours, "index.html")
+	// Read once: an embed.FS hands out a copy of a file on every ReadFile.
+	compressed := map[string][]byte{}
+	gzipped, _ := fs.Glob(ours, "*.gz")
+	for _, gz := range gzipped {
+		compressed[strings.TrimSuffix(gz, ".gz")], _ = fs.ReadFile(ours, gz)
+	}
 	r.GET("/docs", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
 		c.Data(http.StatusOK, "text/html; charset=utf-8", page)
@@ -37,8 +43,8 @@ func registerDocs(r gin.IRoutes) {
 			writeProblem(c, http.StatusNotFound, "no such file: /docs/"+name)
 			return
 		}
-		if compressed, err := fs.ReadFile(ours, name+".gz"); err == nil {
-			serveGzipped(c, name, compressed)
+		if gz, ok := compressed[name]; ok {
+			serveGzipped(c, name, gz)
 			return
 		}
 		if _, err := fs.Stat(ours, name); err != nil {
