@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -169,22 +170,27 @@ func waitForEureka(serviceURL string, exited <-chan error) (time.Time, error) {
 }
 
 func (e *Eureka) dumpLog() {
-	f, err := os.Open(e.logPath)
+	e.t.Logf("eureka server log (last lines of %s):\n%s", e.logPath, logTail(e.logPath, 60))
+}
+
+// logTail returns the last n lines of the file at p: the lines that tell why
+// a process failed, without its whole long log.
+func logTail(p string, n int) string {
+	f, err := os.Open(p)
 	if err != nil {
-		return
+		return err.Error()
 	}
 	defer f.Close()
-	// The last lines tell why it failed; the whole log is long.
 	var lines []string
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
 	for sc.Scan() {
 		lines = append(lines, sc.Text())
-		if len(lines) > 60 {
+		if len(lines) > n {
 			lines = lines[1:]
 		}
 	}
-	e.t.Logf("eureka server log (last lines of %s):\n%s", e.logPath, strings.Join(lines, "\n"))
+	return strings.Join(lines, "\n")
 }
 
 // RegisteredInstance is an instance as Eureka's REST API shows it in JSON.
@@ -302,22 +308,26 @@ func findEureka() (string, error) {
 	return jar, nil
 }
 
-// cachedJarPath computes the path .ci/registry.sh writes to: the key is the
-// first 16 hex digits of sha256 over `sha256sum` lines ("HASH  PATH\n") of
-// registry/pom.xml and registry/src/**, in byte order of their paths.
-func cachedJarPath() (string, error) {
+// cachedJarPath is where .ci/registry.sh caches the Eureka server jar.
+func cachedJarPath() (string, error) { return cachedMavenJar("registry", "eureka-server") }
+
+// cachedMavenJar computes the path .ci/maven-jar.sh DIR NAME writes to:
+// CACHE/base(DIR)/NAME-KEY.jar, where KEY is the first 16 hex digits of
+// sha256 over `sha256sum` lines ("HASH  PATH\n") of DIR/pom.xml and
+// DIR/src/**, in byte order of their paths.
+func cachedMavenJar(dir, name string) (string, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
-	registryDir := filepath.Join(root, "registry")
+	projectDir := filepath.Join(root, filepath.FromSlash(dir))
 	files := []string{"pom.xml"}
-	err = filepath.WalkDir(filepath.Join(registryDir, "src"), func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(filepath.Join(projectDir, "src"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.Type().IsRegular() {
-			rel, err := filepath.Rel(registryDir, p)
+			rel, err := filepath.Rel(projectDir, p)
 			if err != nil {
 				return err
 			}
@@ -326,14 +336,14 @@ func cachedJarPath() (string, error) {
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("hash registry sources: %w", err)
+		return "", fmt.Errorf("hash %s sources: %w", dir, err)
 	}
 	sort.Strings(files)
 	var sums bytes.Buffer
 	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(registryDir, f))
+		data, err := os.ReadFile(filepath.Join(projectDir, f))
 		if err != nil {
-			return "", fmt.Errorf("hash registry sources: %w", err)
+			return "", fmt.Errorf("hash %s sources: %w", dir, err)
 		}
 		sum := sha256.Sum256(data)
 		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), f)
@@ -347,7 +357,7 @@ func cachedJarPath() (string, error) {
 		}
 		cache = filepath.Join(home, ".cache", "sports-service")
 	}
-	return filepath.Join(cache, "registry", "eureka-server-"+hex.EncodeToString(key[:])[:16]+".jar"), nil
+	return filepath.Join(cache, path.Base(dir), name+"-"+hex.EncodeToString(key[:])[:16]+".jar"), nil
 }
 
 // repoRoot walks up from the working directory (a package's folder under
