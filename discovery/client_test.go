@@ -209,3 +209,58 @@ func TestEurekaServersFailover(t *testing.T) {
 		t.Errorf("cancelled ctx: %v, want context.Canceled", err)
 	}
 }
+
+// TestStatusPage: the call goes to the status page each instance
+// registered (Spring's /actuator/info, /info when none), as it is, fails
+// over to the next instance when one refuses, and reports which answered.
+func TestStatusPage(t *testing.T) {
+	page := func(name string) (Instance, string) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, name+" "+r.URL.Path)
+		}))
+		t.Cleanup(srv.Close)
+		return instanceAt(t, name, srv.Listener.Addr().String()), srv.URL
+	}
+	spring, springURL := page("spring")
+	spring.StatusPageURL = springURL + "/actuator/info"
+	plain, _ := page("plain") // registered no statusPageUrl
+	dead := deadInstance(t, "dead")
+	dead.StatusPageURL = "http://" + dead.address(true) + "/info"
+	odd, _ := page("odd")
+	odd.StatusPageURL = "ftp://example/info"
+
+	tests := []struct {
+		name      string
+		instances []Instance
+		want      []string // answers of successive calls; "error:..." for an error
+	}{
+		{"registered URL", []Instance{spring}, []string{"spring /actuator/info"}},
+		{"no URL registered: /info", []Instance{plain}, []string{"plain /info"}},
+		{"a refusing instance is skipped", []Instance{dead, spring}, []string{"spring /actuator/info", "spring /actuator/info"}},
+		{"only refusing instances", []Instance{dead}, []string{"error:connection refused"}},
+		{"unusable URL", []Instance{odd}, []string{"error:unusable statusPageUrl"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := NewTransport(cachedRegistry(t, "svc", tt.instances...), nil)
+			for i, want := range tt.want {
+				resp, inst, err := tr.StatusPage(context.Background(), "svc")
+				if wantErr, ok := strings.CutPrefix(want, "error:"); ok {
+					if err == nil || !strings.Contains(err.Error(), wantErr) {
+						t.Fatalf("call %d: error %v, want one with %q", i, err, wantErr)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(body) != want || !strings.HasPrefix(want, inst.InstanceID+" ") {
+					t.Errorf("call %d: %q from instance %q, want %q", i, body, inst.InstanceID, want)
+				}
+			}
+		})
+	}
+}

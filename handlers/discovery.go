@@ -63,7 +63,7 @@ func peerProblem(app string, err error) huma.StatusError {
 	case errors.Is(err, discovery.ErrDisabled), errors.Is(err, discovery.ErrAppNotFound), errors.Is(err, discovery.ErrNoInstanceUp):
 		return discoveryProblem(err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return huma.Error504GatewayTimeout(fmt.Sprintf("%s did not answer in time (at most %s): %v", app, peerTimeout, err))
+		return huma.Error504GatewayTimeout(fmt.Sprintf("%s did not answer in time: %v", app, err))
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return huma.Error502BadGateway(fmt.Sprintf("%s refused the connection: %v", app, err))
 	default:
