@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/osms/sports-service/internal/testenv"
 )
 
 // cachedRegistry is a Registry whose cache is filled by the test, so the
@@ -37,13 +39,7 @@ func liveInstance(t *testing.T, name string) Instance {
 // deadInstance has an address where nothing listens.
 func deadInstance(t *testing.T, name string) Instance {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return instanceAt(t, name, addr)
+	return instanceAt(t, name, testenv.RefusingAddr(t))
 }
 
 func instanceAt(t *testing.T, name, addr string) Instance {

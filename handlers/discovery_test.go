@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/osms/sports-service/discovery"
 	"github.com/osms/sports-service/handlers"
+	"github.com/osms/sports-service/internal/testenv"
 )
 
 // peerAt is a Discovery whose only instance's status page is url: the call
@@ -21,7 +21,9 @@ import (
 // peers' statuses, bodies, refusals and slowness.
 type peerAt struct{ url string }
 
-func (p peerAt) Instances(string) (discovery.AppInstances, error) { return discovery.AppInstances{}, nil }
+func (p peerAt) Instances(string) (discovery.AppInstances, error) {
+	return discovery.AppInstances{}, nil
+}
 
 func (p peerAt) StatusPage(ctx context.Context, app string) (*http.Response, discovery.Instance, error) {
 	inst := discovery.Instance{InstanceID: "peer-1:" + strings.ToLower(app) + ":1", StatusPageURL: p.url}
@@ -36,7 +38,9 @@ func (p peerAt) StatusPage(ctx context.Context, app string) (*http.Response, dis
 // noInstance is a Discovery whose lookups fail with err.
 type noInstance struct{ err error }
 
-func (n noInstance) Instances(string) (discovery.AppInstances, error) { return discovery.AppInstances{}, n.err }
+func (n noInstance) Instances(string) (discovery.AppInstances, error) {
+	return discovery.AppInstances{}, n.err
+}
 func (n noInstance) StatusPage(context.Context, string) (*http.Response, discovery.Instance, error) {
 	return nil, discovery.Instance{}, n.err
 }
@@ -46,17 +50,6 @@ func peerServer(t *testing.T, h http.HandlerFunc) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
-}
-
-func deadAddress(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
 }
 
 // TestDiscoveryInfoPassthrough: /ch11/discovery/{app}/info gives back what
@@ -98,7 +91,7 @@ func TestDiscoveryInfoPassthrough(t *testing.T) {
 		{"redirect not followed", peerAt{peerServer(t, func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
 		})}, 302, "text/html; charset=utf-8", `<a href="/elsewhere">Found</a>`, false},
-		{"connection refused", peerAt{"http://" + deadAddress(t) + "/info"}, 502, "application/problem+json", "refused", true},
+		{"connection refused", peerAt{"http://" + testenv.RefusingAddr(t) + "/info"}, 502, "application/problem+json", "refused", true},
 		{"body too large", peerAt{peerServer(t, func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, big) })},
 			502, "application/problem+json", "body over 1048576 bytes", true},
 		{"peer too slow", peerAt{peerServer(t, func(w http.ResponseWriter, r *http.Request) {
