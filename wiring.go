@@ -51,36 +51,26 @@ func newDiscovery(getenv func(string) string, port int, logger *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	logger = logger.With("component", "discovery")
+	// The agent's parts name themselves (eureka-registrar, eureka-registry);
+	// a "component" added here too would repeat the key in their lines.
 	agent, err := discovery.New(cfg, logger, ready, version)
 	if err != nil {
 		return nil, err
 	}
+	logger = logger.With("component", "discovery")
 	if cfg.Enabled() {
 		// go-eureka-client reports every failed request through logrus's
 		// global logger, in another format; our registrar logs each failure
 		// once per backoff step instead.
 		logrus.SetOutput(io.Discard)
-		logger.Info("registering with Eureka", "servers", cfg.ServerURLs, "instance", cfg.InstanceID())
+		logger.Info("registering with Eureka", "servers", cfg.ServerURLs, "instance", cfg.InstanceID(),
+			"app", cfg.AppName, "vip", cfg.VIP(), "aliases", cfg.Aliases)
 	}
 	return &discoveryAgent{Agent: agent, enabled: cfg.Enabled(), logger: logger}, nil
 }
 
 // Enabled reports whether a Eureka URL is configured.
 func (d *discoveryAgent) Enabled() bool { return d.enabled }
-
-// Deregister leaves the registry, when registered; failures are logged: the
-// lease expires on its own.
-func (d *discoveryAgent) Deregister(ctx context.Context) {
-	if !d.enabled {
-		return
-	}
-	if err := d.Agent.Deregister(ctx); err != nil {
-		d.logger.Warn("deregister from Eureka", "error", err)
-		return
-	}
-	d.logger.Info("deregistered from Eureka")
-}
 
 // HealthCheck reports registration and cache state.
 func (d *discoveryAgent) HealthCheck(context.Context) handlers.Component {
