@@ -89,15 +89,18 @@ func StartSpringClient(t testing.TB, eurekaURL string, props ...string) *SpringC
 	return s
 }
 
-// stop sends SIGTERM, so the client deregisters, and kills it if it has not
-// exited within 10 s.
-func (s *SpringClient) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+// stop ends the client; SIGTERM first, so that it deregisters.
+func (s *SpringClient) stop() { terminate(s.cmd, s.exited) }
+
+// terminate sends SIGTERM, so a peer deregisters from Eureka, and kills it if
+// it has not exited within 10 s; exited receives cmd.Wait's result.
+func terminate(cmd *exec.Cmd, exited <-chan error) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.exited:
+	case <-exited:
 	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
+		_ = cmd.Process.Kill()
+		<-exited
 	}
 }
 
@@ -161,7 +164,9 @@ type CallStats struct {
 	Failed      int            `json:"failed"`
 	MaxMillis   float64        `json:"maxMillis"`
 	PerInstance map[string]int `json:"perInstance"`
-	Errors      []struct {
+	// LastMillis is when each instance last answered (epoch milliseconds).
+	LastMillis map[string]int64 `json:"lastMillis"`
+	Errors     []struct {
 		AtMillis int64  `json:"atMillis"`
 		Error    string `json:"error"`
 	} `json:"errors"`
@@ -278,13 +283,7 @@ func StartPythonPeer(t testing.TB, python, eurekaURL, app string) *PythonPeer {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		terminate(cmd, exited)
 		if t.Failed() {
 			t.Logf("peer_app.py stderr:\n%s", logTail(logPath, 40))
 		}

@@ -18,6 +18,8 @@ final class CallStats {
     private long failed;
     private long maxNanos;
     private final Map<String, Long> perInstance = new TreeMap<>();
+    /** When each instance last answered, epoch ms: shows when a stopped instance stopped being picked. */
+    private final Map<String, Long> lastMillis = new TreeMap<>();
     private final List<Map<String, Object>> errors = new ArrayList<>();
 
     CallStats(String target) {
@@ -28,6 +30,7 @@ final class CallStats {
         ok++;
         maxNanos = Math.max(maxNanos, nanos);
         perInstance.merge(instance, 1L, Long::sum);
+        lastMillis.put(instance, System.currentTimeMillis());
     }
 
     synchronized void failed(String error, long nanos) {
@@ -50,6 +53,7 @@ final class CallStats {
         m.put("failed", failed);
         m.put("maxMillis", maxNanos / 1_000_000.0);
         m.put("perInstance", new TreeMap<>(perInstance));
+        m.put("lastMillis", new TreeMap<>(lastMillis));
         m.put("errors", new ArrayList<>(errors));
         return m;
     }

@@ -27,7 +27,17 @@ final class Caller {
         } catch (RuntimeException e) {
             // Any exception is a failed call: connection refused, a 5xx, a
             // timeout, or "no instances available" from the load balancer.
-            stats.failed(e.getClass().getSimpleName() + ": " + e.getMessage(), System.nanoTime() - started);
+            stats.failed(describe(e), System.nanoTime() - started);
         }
+    }
+
+    /** The exception and its root cause, which says what happened (ConnectException, ...). */
+    static String describe(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String s = e.getClass().getSimpleName() + ": " + e.getMessage();
+        return root == e ? s : s + " (cause " + root.getClass().getName() + ": " + root.getMessage() + ")";
     }
 }
