@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -269,4 +270,89 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestShutdownDelayProcess stops the built binary, registered in the real
+// Eureka, with SIGTERM: with no delay it leaves at once; with a delay it is
+// OUT_OF_SERVICE and not ready, serves on, and exits after the delay; a
+// second SIGTERM ends the delay. It measures SIGTERM to exit.
+func TestShutdownDelayProcess(t *testing.T) {
+	eureka := testenv.StartEureka(t)
+	registered := func(p *serviceProcess) func() (bool, string) {
+		return func() (bool, string) {
+			inst, err := eureka.Instance("SPORTS-SERVICE", "127.0.0.1:sports-service:"+portOf(p.URL))
+			if err != nil || inst == nil {
+				return false, fmt.Sprint(inst, err)
+			}
+			return inst.Status == "UP", inst.Status
+		}
+	}
+	tests := []struct {
+		name       string
+		delay      time.Duration
+		secondSig  time.Duration // 0: none
+		minExit    time.Duration
+		maxExit    time.Duration
+		checkDrain bool
+	}{
+		{"no delay", 0, 0, 0, 2 * time.Second, false},
+		{"3s delay", 3 * time.Second, 0, 3 * time.Second, 5 * time.Second, true},
+		{"60s delay cut by a second SIGTERM", time.Minute, time.Second, time.Second, 4 * time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := eurekaEnv(eureka.URL)
+			env["SHUTDOWN_DELAY"] = tt.delay.String()
+			p := startProcess(t, env)
+			eventually(t, 30*time.Second, "registered UP", registered(p))
+
+			signalled := time.Now()
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if tt.checkDrain {
+				eventually(t, 2*time.Second, "OUT_OF_SERVICE in Eureka", func() (bool, string) {
+					inst, err := eureka.Instance("SPORTS-SERVICE", "127.0.0.1:sports-service:"+portOf(p.URL))
+					if err != nil || inst == nil {
+						return false, fmt.Sprint(inst, err)
+					}
+					return inst.Status == "OUT_OF_SERVICE", inst.Status
+				})
+				if got := getStatus(t, p.URL+"/health/ready"); got != 503 {
+					t.Errorf("/health/ready while draining = %d, want 503", got)
+				}
+				if got := getStatus(t, p.URL+"/health/live"); got != 200 {
+					t.Errorf("/health/live while draining = %d, want 200", got)
+				}
+				if got := getStatus(t, p.URL+"/ch11/player/list/all"); got != 200 {
+					t.Errorf("an API call while draining = %d, want 200", got)
+				}
+			}
+			if tt.secondSig > 0 {
+				time.Sleep(time.Until(signalled.Add(tt.secondSig)))
+				if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case err := <-p.exited:
+				p.exited <- err
+				if err != nil {
+					t.Errorf("exit: %v", err)
+				}
+			case <-time.After(tt.maxExit + 10*time.Second):
+				t.Fatalf("not exited %v after SIGTERM", tt.maxExit+10*time.Second)
+			}
+			exit := time.Since(signalled)
+			t.Logf("MEASURE: SIGTERM to exit, SHUTDOWN_DELAY=%v (second SIGTERM after %v): %v", tt.delay, tt.secondSig, exit.Round(time.Millisecond))
+			if exit < tt.minExit || exit > tt.maxExit {
+				t.Errorf("exited %v after SIGTERM, want within [%v, %v]", exit, tt.minExit, tt.maxExit)
+			}
+			for _, app := range []string{"SPORTS-SERVICE", "SPORTS_SERVICE"} {
+				if inst, err := eureka.Instance(app, "127.0.0.1:"+strings.ToLower(app)+":"+portOf(p.URL)); err != nil || inst != nil {
+					t.Errorf("%s still registered after exit: %+v %v", app, inst, err)
+				}
+			}
+		})
+	}
 }
