@@ -334,16 +334,7 @@ func TestShutdownDelayProcess(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			select {
-			case err := <-p.exited:
-				p.exited <- err
-				if err != nil {
-					t.Errorf("exit: %v", err)
-				}
-			case <-time.After(tt.maxExit + 10*time.Second):
-				t.Fatalf("not exited %v after SIGTERM", tt.maxExit+10*time.Second)
-			}
-			exit := time.Since(signalled)
+			exit := p.awaitExit(t, signalled, tt.maxExit+10*time.Second)
 			t.Logf("MEASURE: SIGTERM to exit, SHUTDOWN_DELAY=%v (second SIGTERM after %v): %v", tt.delay, tt.secondSig, exit.Round(time.Millisecond))
 			if exit < tt.minExit || exit > tt.maxExit {
 				t.Errorf("exited %v after SIGTERM, want within [%v, %v]", exit, tt.minExit, tt.maxExit)
