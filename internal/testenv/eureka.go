@@ -195,16 +195,18 @@ func logTail(p string, n int) string {
 
 // RegisteredInstance is an instance as Eureka's REST API shows it in JSON.
 type RegisteredInstance struct {
-	InstanceID     string `json:"instanceId"`
-	HostName       string `json:"hostName"`
-	App            string `json:"app"`
-	IPAddr         string `json:"ipAddr"`
-	Status         string `json:"status"`
-	VIPAddress     string `json:"vipAddress"`
-	HomePageURL    string `json:"homePageUrl"`
-	StatusPageURL  string `json:"statusPageUrl"`
-	HealthCheckURL string `json:"healthCheckUrl"`
-	Port           struct {
+	InstanceID string `json:"instanceId"`
+	HostName   string `json:"hostName"`
+	App        string `json:"app"`
+	IPAddr     string `json:"ipAddr"`
+	Status     string `json:"status"`
+	VIPAddress string `json:"vipAddress"`
+	// SecureVIPAddress is the name Spring Cloud looks https instances up by.
+	SecureVIPAddress string `json:"secureVipAddress"`
+	HomePageURL      string `json:"homePageUrl"`
+	StatusPageURL    string `json:"statusPageUrl"`
+	HealthCheckURL   string `json:"healthCheckUrl"`
+	Port             struct {
 		Port    int    `json:"$"`
 		Enabled string `json:"@enabled"`
 	} `json:"port"`
