@@ -44,10 +44,10 @@ const interopDrainDelay = 5 * time.Second
 // drain delay. The figures it logs (FIGURE:) are those of
 // docs/deployment.md, "Tested with real clients".
 func TestRealClients(t *testing.T) {
+	python := testenv.EurekaPython(t) // before the slow starts: a missing venv skips at once
 	eureka := testenv.StartEureka(t)
 	// The JVM takes a while to start; the rest starts meanwhile.
 	spring := testenv.StartSpringClient(t, eureka.URL)
-	python := testenv.EurekaPython(t)
 	peer := testenv.StartPythonPeer(t, python, eureka.URL, pythonPeerApp)
 
 	env := eurekaEnv(eureka.URL)
@@ -195,8 +195,8 @@ func TestRealClients(t *testing.T) {
 		c := startProcess(t, noDelay)
 		waitSpringSees(t, spring, a, c)
 		st, exit := stopUnderLoad(t, spring, c)
-		t.Logf("FIGURE: stop of 1 of 2 instances under a Spring call loop, SHUTDOWN_DELAY=0: %d calls, %d failed (by cause: %v); SIGTERM to exit %v; spread %v",
-			st.OK+st.Failed, st.Failed, st.causes(), exit.Round(time.Millisecond), st.spread)
+		t.Logf("FIGURE: stop of 1 of 2 instances under a Spring call loop, SHUTDOWN_DELAY=0: %d calls, %d failed (%s); SIGTERM to exit %v; spread %v",
+			st.OK+st.Failed, st.Failed, st.causes(st.signalled), exit.Round(time.Millisecond), st.spread)
 	})
 }
 
@@ -227,6 +227,7 @@ type loopResult struct {
 	spread map[string]int
 	// lastAnswer is when the stopped instance last answered, after SIGTERM.
 	lastAnswer time.Duration
+	signalled  time.Time
 }
 
 // stopUnderLoad runs Spring's call loop (one call every 10 ms), sends
@@ -240,7 +241,7 @@ func stopUnderLoad(t *testing.T, spring *testenv.SpringClient, p *serviceProcess
 	signalled := time.Now()
 	exit := p.terminate(t, interopDrainDelay+30*time.Second)
 	time.Sleep(3 * time.Second)
-	var res loopResult
+	res := loopResult{signalled: signalled}
 	spring.Do(t, http.MethodPost, "/loop/stop", &res.CallStats)
 	res.spread = byPort(res.PerInstance)
 	for inst, ms := range res.LastMillis {
@@ -254,19 +255,25 @@ func stopUnderLoad(t *testing.T, spring *testenv.SpringClient, p *serviceProcess
 	return res, exit
 }
 
-// causes counts the recorded errors by their root cause's class, e.g.
-// java.net.ConnectException (refused) or ClosedChannelException (a kept-alive
-// connection closed under the call).
-func (r loopResult) causes() map[string]int {
-	out := map[string]int{}
-	for _, e := range r.Errors {
-		cause := e.Error
-		if _, after, ok := strings.Cut(e.Error, "(cause "); ok {
-			cause, _, _ = strings.Cut(after, ":")
+// causes counts the recorded errors by their chain of exception classes,
+// e.g. "ResourceAccessException < ConnectException < ClosedChannelException"
+// (a refused connection), and says when they happened relative to signalled.
+func (r loopResult) causes(signalled time.Time) string {
+	byClass := map[string]int{}
+	var first, last time.Duration
+	for i, e := range r.Errors {
+		chain, _, _ := strings.Cut(e.Error, ":")
+		byClass[chain]++
+		at := time.UnixMilli(e.AtMillis).Sub(signalled)
+		if i == 0 {
+			first = at
 		}
-		out[cause]++
+		last = at
 	}
-	return out
+	if len(r.Errors) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%v, from %v to %v after SIGTERM", byClass, first.Round(10*time.Millisecond), last.Round(10*time.Millisecond))
 }
 
 // byPort keys per-instance counts by port ("host:port" → "port").

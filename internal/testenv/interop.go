@@ -37,9 +37,9 @@ const springStartTimeout = 3 * time.Minute
 type SpringClient struct {
 	URL string
 
-	t       testing.TB
 	logPath string
 	cmd     *exec.Cmd
+	started time.Time
 	exited  chan error
 }
 
@@ -57,7 +57,6 @@ func StartSpringClient(t testing.TB, eurekaURL string, props ...string) *SpringC
 	}
 	s := &SpringClient{
 		URL:     fmt.Sprintf("http://127.0.0.1:%d", port),
-		t:       t,
 		logPath: filepath.Join(t.TempDir(), "spring-client.log"),
 		exited:  make(chan error, 1),
 	}
@@ -79,6 +78,7 @@ func StartSpringClient(t testing.TB, eurekaURL string, props ...string) *SpringC
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start the Spring client: %v", err)
 	}
+	s.started = time.Now()
 	go func() { s.exited <- s.cmd.Wait() }()
 	t.Cleanup(func() {
 		s.stop()
@@ -107,8 +107,7 @@ func terminate(cmd *exec.Cmd, exited <-chan error) {
 // WaitReady waits until the application answers its actuator health.
 func (s *SpringClient) WaitReady(t testing.TB) {
 	t.Helper()
-	started := time.Now()
-	deadline := started.Add(springStartTimeout)
+	deadline := time.Now().Add(springStartTimeout)
 	client := &http.Client{Timeout: 2 * time.Second}
 	for time.Now().Before(deadline) {
 		select {
@@ -121,7 +120,7 @@ func (s *SpringClient) WaitReady(t testing.TB) {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				t.Logf("Spring client up at %s after %s", s.URL, time.Since(started).Round(10*time.Millisecond))
+				t.Logf("Spring client up at %s %s after its start", s.URL, time.Since(s.started).Round(10*time.Millisecond))
 				return
 			}
 		}

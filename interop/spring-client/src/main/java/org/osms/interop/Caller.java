@@ -31,13 +31,21 @@ final class Caller {
         }
     }
 
-    /** The exception and its root cause, which says what happened (ConnectException, ...). */
+    /**
+     * The exception and its causes' classes, outermost first, with the first
+     * message any of them has: what happened, e.g. "ResourceAccessException
+     * < ConnectException < ClosedChannelException: I/O error on GET ...",
+     * which is how the JDK client reports a refused connection.
+     */
     static String describe(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
+        StringBuilder chain = new StringBuilder();
+        String message = null;
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            chain.append(chain.isEmpty() ? "" : " < ").append(c.getClass().getSimpleName());
+            if (message == null && c.getMessage() != null) {
+                message = c.getMessage();
+            }
         }
-        String s = e.getClass().getSimpleName() + ": " + e.getMessage();
-        return root == e ? s : s + " (cause " + root.getClass().getName() + ": " + root.getMessage() + ")";
+        return chain + ": " + message;
     }
 }
