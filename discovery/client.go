@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -50,8 +51,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // StatusPage GETs the registered statusPageUrl of one UP instance of app
-// (http://host:port/info when the instance registered none), as it is,
-// trying the next instance when one cannot be reached. Redirects are not
+// (http://host:port/info when the instance registered none), as it is but
+// for the host, which becomes the instance's IP when calling by IP, trying the next instance when one cannot be reached. Redirects are not
 // followed: the caller gets what the instance answered. It returns the
 // instance that answered; the caller closes the body.
 func (t *Transport) StatusPage(ctx context.Context, app string) (*http.Response, Instance, error) {
@@ -67,6 +68,17 @@ func (t *Transport) StatusPage(ctx context.Context, app string) (*http.Response,
 		u, err := url.Parse(target)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("discovery: %s registered an unusable statusPageUrl %q", inst.InstanceID, target)
+		}
+		// Calling by IP (EUREKA_PREFER_IP_ADDRESS) applies to the URL too:
+		// a peer's host name may not resolve from here.
+		if t.preferIP && inst.IPAddr != "" && u.Hostname() == inst.HostName {
+			host := inst.IPAddr
+			if port := u.Port(); port != "" {
+				host = net.JoinHostPort(inst.IPAddr, port)
+			} else if strings.Contains(host, ":") {
+				host = "[" + host + "]" // IPv6
+			}
+			u.Host = host
 		}
 		out.URL = u
 		return nil

@@ -225,6 +225,10 @@ func TestStatusPage(t *testing.T) {
 	dead.StatusPageURL = "http://" + dead.address(true) + "/info"
 	odd, _ := page("odd")
 	odd.StatusPageURL = "ftp://example/info"
+	// Registered by a host name that does not resolve here, and its IP.
+	named, namedURL := page("named")
+	named.HostName = "peer-host.invalid"
+	named.StatusPageURL = strings.Replace(namedURL, "127.0.0.1", "peer-host.invalid", 1) + "/actuator/info"
 
 	tests := []struct {
 		name      string
@@ -236,10 +240,14 @@ func TestStatusPage(t *testing.T) {
 		{"a refusing instance is skipped", []Instance{dead, spring}, []string{"spring /actuator/info", "spring /actuator/info"}},
 		{"only refusing instances", []Instance{dead}, []string{"error:connection refused"}},
 		{"unusable URL", []Instance{odd}, []string{"error:unusable statusPageUrl"}},
+		{"by host name", []Instance{named}, []string{"error:peer-host.invalid"}},
+		{"by IP when preferred", []Instance{named}, []string{"named /actuator/info"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := NewTransport(cachedRegistry(t, "svc", tt.instances...), nil)
+			reg := cachedRegistry(t, "svc", tt.instances...)
+			reg.cfg.PreferIPAddress = strings.Contains(tt.name, "by IP")
+			tr := NewTransport(reg, nil)
 			for i, want := range tt.want {
 				resp, inst, err := tr.StatusPage(context.Background(), "svc")
 				if wantErr, ok := strings.CutPrefix(want, "error:"); ok {

@@ -95,7 +95,10 @@ func registerDiscovery(api huma.API, d Discovery) {
 			"instance answers, a problem document: 504 for a timeout, 502 otherwise.",
 		Tags: tags,
 		Responses: map[string]*huma.Response{
-			"200": {Description: "The instance's answer, whatever its status and content type"},
+			"200": {
+				Description: "The instance's answer, whatever its status and content type",
+				Content:     map[string]*huma.MediaType{"*/*": {Schema: &huma.Schema{Description: "the instance's body, as it sent it"}}},
+			},
 		},
 		Errors: append([]int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusBadGateway, http.StatusGatewayTimeout}, commonErrors...),
 	}, func(ctx context.Context, in *appInput) (*peerAnswer, error) {
