@@ -18,7 +18,7 @@ import (
 )
 
 // The registration the interop tests expect by default (docs/deployment.md,
-// "Service discovery"): Spring Cloud looks the service up by vipAddress,
+// "Registration in Eureka"): Spring Cloud looks the service up by vipAddress,
 // py_eureka_client by application name.
 const (
 	interopApp = "SPORTS-SERVICE"
@@ -32,7 +32,8 @@ const (
 // caches in this test: Eureka server response cache off (registry/'s "test"
 // profile), Spring's registry fetch 1 s and LoadBalancer cache 1 s
 // (interop/spring-client's "fast" profile), so a caller stops picking a
-// leaving instance within about 2 s; 5 s leaves room for a busy machine.
+// leaving instance within at most about 2 s (about 1 s measured); 5 s leaves
+// room for a busy machine.
 const interopDrainDelay = 5 * time.Second
 
 // TestRealClients calls two instances of the built service, registered in
@@ -42,7 +43,7 @@ const interopDrainDelay = 5 * time.Second
 // through the service's /ch11/discovery/{app}/info. Then it stops one of the
 // two instances with SIGTERM under a steady call loop, with and without the
 // drain delay. The figures it logs (FIGURE:) are those of
-// docs/deployment.md, "Tested with real clients".
+// docs/reliability.md, "Tested with real clients".
 func TestRealClients(t *testing.T) {
 	python := testenv.EurekaPython(t) // before the slow starts: a missing venv skips at once
 	eureka := testenv.StartEureka(t)
