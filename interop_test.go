@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -176,11 +177,16 @@ func TestRealClients(t *testing.T) {
 	}
 
 	t.Run("SIGTERM with drain delay: no call fails", func(t *testing.T) {
-		st, exit := stopUnderLoad(t, spring, b)
+		st, exit := stopUnderLoad(t, spring, python, eureka.URL, b)
 		t.Logf("FIGURE: stop of 1 of 2 instances under a Spring call loop, SHUTDOWN_DELAY=%v: %d calls, %d failed; SIGTERM to exit %v; the stopped instance last answered %v after SIGTERM; spread %v",
 			interopDrainDelay, st.OK+st.Failed, st.Failed, exit.Round(time.Millisecond), st.lastAnswer, st.spread)
+		t.Logf("FIGURE: the same stop, py_eureka_client do_service loop beside it: %d calls, %d failed, %d sent on to the other node after a refusal; spread %v",
+			st.python.OK+st.python.Failed, st.python.Failed, st.python.FailedOver, byPort(st.python.PerInstance))
 		if st.Failed != 0 {
-			t.Errorf("%d of %d calls failed while an instance drained: %+v", st.Failed, st.OK+st.Failed, st.Errors)
+			t.Errorf("%d of %d Spring calls failed while an instance drained: %+v", st.Failed, st.OK+st.Failed, st.Errors)
+		}
+		if st.python.Failed != 0 || st.python.OK == 0 {
+			t.Errorf("py_eureka_client: %d calls ok, %d failed while an instance drained: %v", st.python.OK, st.python.Failed, st.python.Errors)
 		}
 		if exit < interopDrainDelay || exit > interopDrainDelay+5*time.Second {
 			t.Errorf("exit %v after SIGTERM; want the drain delay %v and little more", exit, interopDrainDelay)
@@ -195,9 +201,11 @@ func TestRealClients(t *testing.T) {
 		noDelay["SHUTDOWN_DELAY"] = "0s"
 		c := startProcess(t, noDelay)
 		waitSpringSees(t, spring, a, c)
-		st, exit := stopUnderLoad(t, spring, c)
+		st, exit := stopUnderLoad(t, spring, python, eureka.URL, c)
 		t.Logf("FIGURE: stop of 1 of 2 instances under a Spring call loop, SHUTDOWN_DELAY=0: %d calls, %d failed (%s); SIGTERM to exit %v; spread %v",
 			st.OK+st.Failed, st.Failed, st.causes(st.signalled), exit.Round(time.Millisecond), st.spread)
+		t.Logf("FIGURE: the same stop, py_eureka_client do_service loop beside it: %d calls, %d failed %v, %d sent on to the other node after a refusal; spread %v",
+			st.python.OK+st.python.Failed, st.python.Failed, st.python.Errors, st.python.FailedOver, byPort(st.python.PerInstance))
 	})
 }
 
@@ -222,21 +230,24 @@ func waitSpringSees(t *testing.T, spring *testenv.SpringClient, want ...*service
 	})
 }
 
-// loopResult is the Spring call loop's counters around one stop.
+// loopResult is the call loops' counters around one stop.
 type loopResult struct {
-	testenv.CallStats
-	spread map[string]int
+	testenv.CallStats // Spring's
+	python            pythonStats
+	spread            map[string]int
 	// lastAnswer is when the stopped instance last answered, after SIGTERM.
 	lastAnswer time.Duration
 	signalled  time.Time
 }
 
-// stopUnderLoad runs Spring's call loop (one call every 10 ms), sends
-// SIGTERM to p after a second, and stops the loop 3 s after p exited, by
-// which time every cache has dropped p. It returns the loop's counters and
-// the time from SIGTERM to exit.
-func stopUnderLoad(t *testing.T, spring *testenv.SpringClient, p *serviceProcess) (loopResult, time.Duration) {
+// stopUnderLoad runs Spring's call loop (one call every 10 ms) and a
+// py_eureka_client loop (every 20 ms), sends SIGTERM to p after a second,
+// and stops the loops 3 s after p exited, by which time Spring's caches have
+// dropped p (py_eureka_client's, refreshed every 30 s, have not). It returns
+// the loops' counters and the time from SIGTERM to exit.
+func stopUnderLoad(t *testing.T, spring *testenv.SpringClient, python, eurekaURL string, p *serviceProcess) (loopResult, time.Duration) {
 	t.Helper()
+	py := startPythonLoop(t, python, eurekaURL)
 	spring.Do(t, http.MethodPost, "/loop/start?intervalMs=10", nil)
 	time.Sleep(time.Second)
 	signalled := time.Now()
@@ -244,6 +255,7 @@ func stopUnderLoad(t *testing.T, spring *testenv.SpringClient, p *serviceProcess
 	time.Sleep(3 * time.Second)
 	res := loopResult{signalled: signalled}
 	spring.Do(t, http.MethodPost, "/loop/stop", &res.CallStats)
+	res.python = py.stop(t)
 	res.spread = byPort(res.PerInstance)
 	var othersLast time.Time
 	for inst, ms := range res.LastMillis {
@@ -281,6 +293,73 @@ func (r loopResult) causes(signalled time.Time) string {
 		return "none"
 	}
 	return fmt.Sprintf("%v, from %v to %v after SIGTERM", byClass, first.Round(10*time.Millisecond), last.Round(10*time.Millisecond))
+}
+
+// pythonStats are call_service.py --loop's counters.
+type pythonStats struct {
+	OK          int            `json:"ok"`
+	Failed      int            `json:"failed"`
+	PerInstance map[string]int `json:"perInstance"`
+	Errors      []string       `json:"errors"`
+	// FailedOver counts the calls a node did not answer, which
+	// py_eureka_client then sent to another node.
+	FailedOver int `json:"-"`
+}
+
+// pythonLoop is call_service.py --loop: py_eureka_client calling the
+// service by name until told to stop.
+type pythonLoop struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan error
+}
+
+// startPythonLoop starts the loop and waits until it has loaded the
+// registry and begun calling.
+func startPythonLoop(t *testing.T, python, eurekaURL string) *pythonLoop {
+	t.Helper()
+	l := &pythonLoop{out: &syncBuffer{}, exited: make(chan error, 1)}
+	l.cmd = exec.Command(python, testenv.PythonScript(t, "call_service.py"),
+		"--eureka", eurekaURL, "--app", strings.ToLower(interopApp), "--loop")
+	var stderr syncBuffer
+	l.cmd.Stdout, l.cmd.Stderr = l.out, &stderr
+	if err := l.cmd.Start(); err != nil {
+		t.Fatalf("start call_service.py --loop: %v", err)
+	}
+	go func() { l.exited <- l.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = l.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("call_service.py --loop stderr:\n%s", lastLines(stderr.String(), 20))
+		}
+	})
+	eventually(t, 30*time.Second, "call_service.py --loop started", func() (bool, string) {
+		return strings.HasPrefix(l.out.String(), "looping\n"), stderr.String()
+	})
+	return l
+}
+
+// stop sends SIGINT and returns the loop's counters.
+func (l *pythonLoop) stop(t *testing.T) pythonStats {
+	t.Helper()
+	_ = l.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-l.exited:
+		if err != nil {
+			t.Fatalf("call_service.py --loop: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("call_service.py --loop did not stop within 15 s of SIGINT")
+	}
+	// py_eureka_client logs to stdout too; the counters are the last line.
+	out := strings.TrimSpace(l.out.String())
+	var st pythonStats
+	if err := json.Unmarshal([]byte(out[strings.LastIndex(out, "\n")+1:]), &st); err != nil {
+		t.Fatalf("call_service.py --loop printed %q: %v", lastLines(out, 5), err)
+	}
+	// A node that fails to answer is logged and the call goes on to the next.
+	st.FailedOver = strings.Count(out, "use next node")
+	return st
 }
 
 // byPort keys per-instance counts by port ("host:port" → "port").
