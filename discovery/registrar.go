@@ -80,7 +80,7 @@ func NewRegistrar(cfg Config, logger *slog.Logger, ready func(ctx context.Contex
 		startedAt: time.Now(),
 		turn:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
-		state: RegistrationStatus{Enabled: cfg.Enabled(), App: cfg.AppName},
+		state:     RegistrationStatus{Enabled: cfg.Enabled(), App: cfg.AppName},
 	}
 	if cfg.Enabled() {
 		r.servers = newEurekaServers(cfg.ServerURLs, cfg.RequestTimeout)
