@@ -80,14 +80,13 @@ func NewRegistrar(cfg Config, logger *slog.Logger, ready func(ctx context.Contex
 		startedAt: time.Now(),
 		turn:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
-		state: RegistrationStatus{
-			Enabled:    cfg.Enabled(),
-			App:        cfg.AppName,
-			InstanceID: cfg.InstanceID(),
-		},
+		state:     RegistrationStatus{Enabled: cfg.Enabled(), App: cfg.AppName},
 	}
 	if cfg.Enabled() {
 		r.servers = newEurekaServers(cfg.ServerURLs, cfg.RequestTimeout)
+		// Only an enabled config knows its address: disabled, the id
+		// would start with an empty host (":sports-service:8000").
+		r.state.InstanceID = cfg.InstanceID()
 	}
 	return r, nil
 }
