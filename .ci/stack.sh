@@ -245,10 +245,6 @@ images() {
     (cd "$repo_root" && CGO_ENABLED=0 run build-mongostandin.log go build -trimpath -ldflags "-s -w" -o "$standin.tmp" ./tools/mongostandin)
     mv -f "$standin.tmp" "$standin"
   fi
-  local jaeger_bin eureka_jar
-  jaeger_bin=$(bash "$repo_root/.ci/jaeger.sh" | tail -n1)
-  eureka_jar=$(bash "$repo_root/.ci/registry.sh" | tail -n1)
-
   local pid
   for pid in "${pids[@]}"; do
     wait "$pid" || die "a debootstrap failed (logs in $cache/logs)"
@@ -265,7 +261,7 @@ images() {
   # The toolchain module of exactly the Dockerfile's Go version.
   local goroot
   goroot=$(GOTOOLCHAIN="go$go_version" go env GOROOT)
-  [[ $("$goroot/bin/go" env GOVERSION) == "go$go_version" ]] || die "no go$go_version toolchain at $goroot"
+  [[ $(head -n1 "$goroot/VERSION") == "go$go_version" ]] || die "no go$go_version toolchain at $goroot"
   local ca_dir
   ca_dir=$(mktemp -d)
   cp /usr/local/share/ca-certificates/*.crt "$ca_dir/" 2>/dev/null || true
@@ -273,12 +269,15 @@ images() {
     "$goroot" go "$ca_dir" ca
   rm -rf "$ca_dir"
 
+  app_image_build
+
   ci_image osms-ci/mongo-standin:ferretdb mongo-standin "$bookworm" "$(sha256sum <"$standin")" "$standin" mongostandin
   ci_image osms-ci/nginx:forky nginx "$nginx" ""
+  local jaeger_bin eureka_jar
+  jaeger_bin=$(bash "$repo_root/.ci/jaeger.sh" | tail -n1)
   ci_image osms-ci/jaeger:local jaeger "$bookworm" "$(sha256sum <"$jaeger_bin")" "$jaeger_bin" jaeger
+  eureka_jar=$(bash "$repo_root/.ci/registry.sh" | tail -n1)
   ci_image osms-ci/eureka-server:local eureka "$jre" "$(sha256sum <"$eureka_jar")" "$eureka_jar" eureka-server.jar
-
-  app_image_build
 }
 
 # The project's image, from the unmodified Dockerfile. The build time is the
