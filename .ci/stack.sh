@@ -90,6 +90,12 @@ engine_up() {
     log "installing ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Where an init system runs, the package has started the engine: it is
+    # this run's, so `down` stops it too.
+    if docker info >/dev/null 2>&1; then
+      [[ -s /var/run/docker.pid ]] && cp /var/run/docker.pid "$engine_pidfile"
+      return 0
+    fi
   fi
   log "starting dockerd (log: $cache/logs/dockerd.log)"
   setsid dockerd --storage-driver=overlay2 >"$cache/logs/dockerd.log" 2>&1 </dev/null &
