@@ -232,9 +232,8 @@ ci_image() {
 }
 
 images() {
-  tools
   # The root filesystems download in the background while Go compiles.
-  local pids=() tarballs=(bookworm jre nginx)
+  local pids=()
   rootfs bookworm bookworm ca-certificates >"$cache/state/rootfs-bookworm" &
   pids+=($!)
   rootfs jre bookworm ca-certificates,curl,passwd,openjdk-17-jre-headless >"$cache/state/rootfs-jre" &
@@ -244,6 +243,7 @@ images() {
   rootfs nginx forky ca-certificates,nginx,gettext-base,wget >"$cache/state/rootfs-nginx" &
   pids+=($!)
 
+  tools
   local standin
   standin="$cache/bin/mongostandin-$(cd "$repo_root" && cat go.mod go.sum tools/mongostandin/*.go embeddeddb/*.go | sha256sum | cut -c1-12)"
   if [[ ! -x $standin ]]; then

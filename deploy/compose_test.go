@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -22,16 +23,18 @@ import (
 // .env does not change what is tested.
 func loadCompose(t *testing.T, envFile string) *types.Project {
 	t.Helper()
-	return loadProject(t, repoRoot(t), cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
+	return loadProject(t, repoRoot(t), nil, cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
 }
 
-// loadProject loads dir/docker-compose.yaml with dir as the project directory.
-func loadProject(t *testing.T, dir string, options ...cli.ProjectOptionsFn) *types.Project {
+// loadProject loads dir/docker-compose.yaml, followed by the override files
+// (relative to dir), with dir as the project directory.
+func loadProject(t *testing.T, dir string, overrides []string, options ...cli.ProjectOptionsFn) *types.Project {
 	t.Helper()
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(dir, "docker-compose.yaml")},
-		append([]cli.ProjectOptionsFn{cli.WithWorkingDirectory(dir)}, options...)...,
-	)
+	files := []string{filepath.Join(dir, "docker-compose.yaml")}
+	for _, f := range overrides {
+		files = append(files, filepath.Join(dir, f))
+	}
+	opts, err := cli.NewProjectOptions(files, append([]cli.ProjectOptionsFn{cli.WithWorkingDirectory(dir)}, options...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +335,7 @@ func loadComposeWithDotEnv(t *testing.T, lines ...string) *types.Project {
 		t.Fatal(err)
 	}
 	// No env file named: dir/.env, as docker compose does.
-	return loadProject(t, dir, cli.WithEnvFiles(), cli.WithDotEnv)
+	return loadProject(t, dir, nil, cli.WithEnvFiles(), cli.WithDotEnv)
 }
 
 // TestComposeLocalDotEnv: a developer's .env made for `go run .` (every
@@ -403,5 +406,48 @@ func TestComposeLocalDotEnv(t *testing.T) {
 				t.Errorf("%s is an address the service reads but not part of the compose wiring", name)
 			}
 		}
+	}
+}
+
+// TestComposeCIOverride: .ci/compose.local-images.yaml, which CI adds to run
+// the stack where no registry is reachable (.ci/stack.sh), swaps images and
+// mongo's healthcheck command, and nothing else: with those put back, the
+// merged project equals docker-compose.yaml alone.
+func TestComposeCIOverride(t *testing.T) {
+	const override = ".ci/compose.local-images.yaml"
+	envFile := writeEnvFile(t, "# empty")
+	base := loadCompose(t, envFile)
+	merged := loadProject(t, repoRoot(t), []string{override},
+		cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
+
+	replaced := map[string]bool{"mongo": true, "nginx": true, "jaeger": true, "eureka": true}
+	for name, b := range base.Services {
+		m, ok := merged.Services[name]
+		if !ok {
+			t.Errorf("%s: missing with the override", name)
+			continue
+		}
+		if replaced[name] != strings.HasPrefix(m.Image, "osms-ci/") {
+			t.Errorf("%s: image %q with the override (replaced: %v)", name, m.Image, replaced[name])
+		}
+		m.Image = b.Image
+		if name == "mongo" {
+			if m.HealthCheck == nil || !slices.Contains(m.HealthCheck.Test, "ping") || slices.Contains(m.HealthCheck.Test, "mongosh") {
+				t.Errorf("mongo: healthcheck %+v with the override, want the stand-in's ping", m.HealthCheck)
+			} else {
+				hc := *m.HealthCheck
+				hc.Test = b.HealthCheck.Test
+				m.HealthCheck = &hc
+			}
+		}
+		if !reflect.DeepEqual(b, m) {
+			t.Errorf("%s: the override changes more than the image:\nbase:     %+v\noverride: %+v", name, b, m)
+		}
+	}
+	if len(merged.Services) != len(base.Services) {
+		t.Errorf("services: %d with the override, %d without", len(merged.Services), len(base.Services))
+	}
+	if !reflect.DeepEqual(base.Networks, merged.Networks) || !reflect.DeepEqual(base.Volumes, merged.Volumes) {
+		t.Errorf("the override changes networks or volumes")
 	}
 }
