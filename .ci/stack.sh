@@ -345,7 +345,7 @@ up() {
   images
   check_ports
   log "docker compose up --wait (project $project)"
-  if ! compose up --detach --no-build --wait --wait-timeout 300; then
+  if ! compose up --detach --no-build --pull never --wait --wait-timeout 300; then
     compose ps -a >&2 || true
     compose logs --no-color --tail 30 >&2 || true
     die "the stack did not become healthy"
