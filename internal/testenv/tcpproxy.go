@@ -58,7 +58,7 @@ func (p *TCPProxy) serve(ln net.Listener) {
 			if err != nil {
 				return // listener closed by Cut or Close
 			}
-			if !p.track(c) {
+			if !p.trackFrom(ln, c) {
 				c.Close()
 				continue
 			}
@@ -75,6 +75,22 @@ func (p *TCPProxy) serve(ln net.Listener) {
 func (p *TCPProxy) track(c net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.trackLocked(c)
+}
+
+// trackFrom registers c, accepted on ln; it refuses when ln is no longer the
+// proxy's listener. A connection that Accept returned just as Cut closed ln
+// and the open connections would otherwise survive the Cut.
+func (p *TCPProxy) trackFrom(ln net.Listener, c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != ln {
+		return false
+	}
+	return p.trackLocked(c)
+}
+
+func (p *TCPProxy) trackLocked(c net.Conn) bool {
 	if p.closed {
 		return false
 	}
