@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${FUZZTIME:-15s}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 # package target
 targets=(
@@ -23,6 +25,11 @@ targets=(
 for ((i = 0; i < ${#targets[@]}; i += 2)); do
   pkg=${targets[i]} target=${targets[i + 1]}
   echo "== $pkg $target ($fuzztime)"
-  go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tail -n 3
-  # pipefail carries go test's status through tail.
+  # Quiet on success; on failure the whole output, so that CI's log says
+  # why (a crasher's input, or a worker that died).
+  if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
+    cat "$log"
+    exit 1
+  fi
+  tail -n 3 "$log"
 done
