@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -22,14 +23,18 @@ import (
 // .env does not change what is tested.
 func loadCompose(t *testing.T, envFile string) *types.Project {
 	t.Helper()
-	root := repoRoot(t)
-	opts, err := cli.NewProjectOptions(
-		[]string{filepath.Join(root, "docker-compose.yaml")},
-		cli.WithWorkingDirectory(root),
-		cli.WithEnvFiles(envFile),
-		cli.WithDotEnv,
-		cli.WithoutEnvironmentResolution,
-	)
+	return loadProject(t, repoRoot(t), nil, cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
+}
+
+// loadProject loads dir/docker-compose.yaml, followed by the override files
+// (relative to dir), with dir as the project directory.
+func loadProject(t *testing.T, dir string, overrides []string, options ...cli.ProjectOptionsFn) *types.Project {
+	t.Helper()
+	files := []string{filepath.Join(dir, "docker-compose.yaml")}
+	for _, f := range overrides {
+		files = append(files, filepath.Join(dir, f))
+	}
+	opts, err := cli.NewProjectOptions(files, append([]cli.ProjectOptionsFn{cli.WithWorkingDirectory(dir)}, options...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,14 +286,13 @@ func TestComposeServices(t *testing.T) {
 	})
 }
 
-// TestComposeInterpolation: values from the project's .env reach the
-// containers, and the .env a user copies from .env.example (empty values)
-// keeps the compose defaults that point at the other containers.
+// TestComposeInterpolation: settings from the project's .env reach the
+// containers (VERSION the image tag, BODY_LIMIT the app and the gateway),
+// and the .env a user copies from .env.example keeps every compose value.
 func TestComposeInterpolation(t *testing.T) {
 	p := loadCompose(t, writeEnvFile(t,
 		"VERSION=1.2.3",
 		"BODY_LIMIT=2097152",
-		"MONGODB_URI=mongodb://db.internal:27017/?replicaSet=rs0",
 	))
 	app, gw := service(t, p, "app"), service(t, p, "nginx")
 	if app.Image != "osms/sports-service:1.2.3" {
@@ -300,9 +304,6 @@ func TestComposeInterpolation(t *testing.T) {
 	if env(app, "BODY_LIMIT") != "2097152" || env(gw, "NGINX_BODY_LIMIT") != "2097152" {
 		t.Errorf("BODY_LIMIT: app %q, gateway %q, want 2097152 on both", env(app, "BODY_LIMIT"), env(gw, "NGINX_BODY_LIMIT"))
 	}
-	if got := env(app, "MONGODB_URI"); got != "mongodb://db.internal:27017/?replicaSet=rs0" {
-		t.Errorf("MONGODB_URI = %q, want the .env value", got)
-	}
 
 	// Copying .env.example to .env changes none of the app's compose values.
 	defaults := service(t, loadCompose(t, writeEnvFile(t, "# empty")), "app")
@@ -312,5 +313,141 @@ func TestComposeInterpolation(t *testing.T) {
 			t.Errorf("with .env = .env.example: %s=%q, want compose's %q (leave it empty in .env.example)",
 				name, env(copied, name), env(defaults, name))
 		}
+	}
+}
+
+// loadComposeWithDotEnv loads docker-compose.yaml, copied into a directory
+// whose .env holds lines, as `docker compose up` run there would: that .env
+// feeds the interpolation and the app's env_file, and compose-go merges the
+// env_file under the services' environment. The result is what the
+// containers get.
+func loadComposeWithDotEnv(t *testing.T, lines ...string) *types.Project {
+	t.Helper()
+	dir := t.TempDir()
+	compose, err := os.ReadFile(filepath.Join(repoRoot(t), "docker-compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "docker-compose.yaml"), compose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No env file named: dir/.env, as docker compose does.
+	return loadProject(t, dir, nil, cli.WithEnvFiles(), cli.WithDotEnv)
+}
+
+// TestComposeLocalDotEnv: a developer's .env made for `go run .` (every
+// address on localhost) does not redirect the stack's containers, and its
+// other settings still reach them.
+func TestComposeLocalDotEnv(t *testing.T) {
+	wiring := map[string]string{
+		"LISTEN_ADDR":                        ":8000",
+		"MONGODB_URI":                        "mongodb://mongo:27017",
+		"TRACING_EXPORTER":                   "",
+		"OTEL_TRACES_EXPORTER":               "otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT":        "http://jaeger:4318",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "",
+		"JAEGER_AGENT_ENDPOINT":              "jaeger:6831",
+		"JAEGER_COLLECTOR_ENDPOINT":          "http://jaeger:14268/api/traces",
+		"EUREKA_URL":                         "http://eureka:8761/eureka",
+		"EUREKA_PREFER_IP_ADDRESS":           "true",
+		"EUREKA_INSTANCE_HOSTNAME":           "",
+		"EUREKA_INSTANCE_IP":                 "",
+	}
+	p := loadComposeWithDotEnv(t,
+		"MONGODB_URI=mongodb://localhost:27017",
+		"EUREKA_URL=http://localhost:8761/eureka",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://localhost:4318/v1/traces",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc",
+		"TRACING_EXPORTER=stdout",
+		"OTEL_TRACES_EXPORTER=jaeger",
+		"JAEGER_AGENT_ENDPOINT=localhost:6831",
+		"JAEGER_COLLECTOR_ENDPOINT=http://localhost:14268/api/traces",
+		"EUREKA_INSTANCE_HOSTNAME=localhost",
+		"EUREKA_INSTANCE_IP=127.0.0.1",
+		"EUREKA_PREFER_IP_ADDRESS=false",
+		"LISTEN_ADDR=:9000",
+		"LOG_LEVEL=debug",
+		"API_TOKEN=local-token",
+		"BODY_LIMIT=2097152",
+	)
+	app, gw := service(t, p, "app"), service(t, p, "nginx")
+	for name, want := range wiring {
+		v, ok := app.Environment[name]
+		if !ok || v == nil || *v != want {
+			got := "<unset>"
+			if ok && v != nil {
+				got = *v
+			}
+			t.Errorf("with a local .env: container %s=%s, want compose's %q", name, got, want)
+		}
+	}
+	// The rest of .env is the developer's to set, in the containers too.
+	wantEnv(t, app, "with a local .env: ", map[string]string{
+		"LOG_LEVEL":  "debug",
+		"API_TOKEN":  "local-token",
+		"BODY_LIMIT": "2097152",
+	})
+	if env(gw, "NGINX_BODY_LIMIT") != "2097152" {
+		t.Errorf("gateway NGINX_BODY_LIMIT = %q, want the .env's BODY_LIMIT", env(gw, "NGINX_BODY_LIMIT"))
+	}
+
+	// Every address the service reads is wiring: a new *_URI, *_URL or
+	// *_ENDPOINT variable must be set literally in compose too.
+	for name := range appVariables() {
+		if strings.HasSuffix(name, "_URI") || strings.HasSuffix(name, "_URL") || strings.HasSuffix(name, "_ENDPOINT") {
+			if _, ok := wiring[name]; !ok {
+				t.Errorf("%s is an address the service reads but not part of the compose wiring", name)
+			}
+		}
+	}
+}
+
+// TestComposeCIOverride: .ci/compose.local-images.yaml, which CI adds to run
+// the stack where no registry is reachable (.ci/stack.sh), swaps images and
+// mongo's healthcheck command, and nothing else: with those put back, the
+// merged project equals docker-compose.yaml alone.
+func TestComposeCIOverride(t *testing.T) {
+	const override = ".ci/compose.local-images.yaml"
+	envFile := writeEnvFile(t, "# empty")
+	base := loadCompose(t, envFile)
+	merged := loadProject(t, repoRoot(t), []string{override},
+		cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
+
+	replaced := map[string]bool{"mongo": true, "nginx": true, "jaeger": true, "eureka": true}
+	for name, b := range base.Services {
+		m, ok := merged.Services[name]
+		if !ok {
+			t.Errorf("%s: missing with the override", name)
+			continue
+		}
+		if replaced[name] != strings.HasPrefix(m.Image, "osms-ci/") {
+			t.Errorf("%s: image %q with the override (replaced: %v)", name, m.Image, replaced[name])
+		}
+		m.Image = b.Image
+		if name == "mongo" {
+			if m.HealthCheck == nil || !slices.Contains(m.HealthCheck.Test, "ping") || slices.Contains(m.HealthCheck.Test, "mongosh") {
+				t.Errorf("mongo: healthcheck %+v with the override, want the stand-in's ping", m.HealthCheck)
+			} else {
+				hc := *m.HealthCheck
+				hc.Test = b.HealthCheck.Test
+				m.HealthCheck = &hc
+			}
+		}
+		if !reflect.DeepEqual(b, m) {
+			t.Errorf("%s: the override changes more than the image:\nbase:     %+v\noverride: %+v", name, b, m)
+		}
+	}
+	if len(merged.Services) != len(base.Services) {
+		t.Errorf("services: %d with the override, %d without", len(merged.Services), len(base.Services))
+	}
+	if !reflect.DeepEqual(base.Networks, merged.Networks) || !reflect.DeepEqual(base.Volumes, merged.Volumes) {
+		t.Errorf("the override changes networks or volumes")
 	}
 }

@@ -18,6 +18,9 @@ type DB struct{}
 // Start always fails in a noembed build.
 func Start(string, *slog.Logger) (*DB, error) { return nil, ErrNotBuiltIn }
 
+// StartAt always fails in a noembed build.
+func StartAt(string, string, *slog.Logger) (*DB, error) { return nil, ErrNotBuiltIn }
+
 // URI is empty.
 func (*DB) URI() string { return "" }
 

@@ -29,6 +29,12 @@ type DB struct {
 // free loopback port. logger receives FerretDB's own logs; pass one at warn
 // level unless debugging.
 func Start(dataDir string, logger *slog.Logger) (*DB, error) {
+	return StartAt("127.0.0.1:0", dataDir, logger)
+}
+
+// StartAt is Start listening on addr (host:port) instead: the CI stack's
+// stand-in for the mongo container (tools/mongostandin) serves 0.0.0.0:27017.
+func StartAt(addr, dataDir string, logger *slog.Logger) (*DB, error) {
 	abs, err := filepath.Abs(dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("data dir %q: %w", dataDir, err)
@@ -37,7 +43,7 @@ func Start(dataDir string, logger *slog.Logger) (*DB, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
 		Logger:    slog.New(deferredAttrs{handler: logger.Handler()}),
