@@ -281,7 +281,11 @@ func inspect[T any](t testing.TB, ids ...string) []T {
 func (s *stack) running(t testing.TB, service string) []container {
 	t.Helper()
 	out := s.mustCompose(t, "ps", "-q", service)
-	return inspect[container](t, strings.Fields(out)...)
+	cs := inspect[container](t, strings.Fields(out)...)
+	for i := range cs {
+		cs[i].Name = strings.TrimPrefix(cs[i].Name, "/") // the engine's API form
+	}
+	return cs
 }
 
 // one returns the only running container of a service.

@@ -173,14 +173,14 @@ func testImage(t *testing.T, s *stack) {
 		t.Error("the app container's root filesystem is writable (HostConfig.ReadonlyRootfs false)")
 	}
 	// Every process of the container, as the host's kernel sees it.
-	top := docker(t, "top", c.ID, "-eo", "uid,gid,comm")
+	top := docker(t, "top", c.ID, "-o", "pid,uid,gid,comm")
 	lines := strings.Split(strings.TrimSpace(top), "\n")
 	if len(lines) < 2 {
 		t.Errorf("docker top shows no process: %s", top)
 	}
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) < 2 || f[0] != "65532" || f[1] != "65532" {
+		if len(f) < 3 || f[1] != "65532" || f[2] != "65532" {
 			t.Errorf("a process of the app container does not run as 65532:65532: %q", l)
 		}
 	}
