@@ -210,13 +210,85 @@ func (s *stack) up(t testing.TB, extra ...string) {
 }
 
 // restore is the cleanup of a test that changes the stack: back to one
-// healthy app instance behind a gateway that answers.
+// healthy app instance behind a gateway that answers. Compose keeps the
+// lowest-numbered instance when it scales down; the others are stopped
+// first with stopQuickly, so that scaling down does not wait out their
+// shutdown delay.
 func (s *stack) restore(t testing.TB) {
 	t.Helper()
+	var surplus []container
+	for _, c := range s.running(t, "app") {
+		if c.Config.Labels["com.docker.compose.container-number"] != "1" {
+			surplus = append(surplus, c)
+		}
+	}
+	s.stopAll(t, surplus)
 	s.up(t, "--scale", "app=1")
 	s.waitFor(t, "the gateway answers /health/ready after restoring the stack", time.Minute, func() bool {
 		return s.get(t, "/health/ready").status == http.StatusOK
 	})
+}
+
+// shutdownDelay is the app's SHUTDOWN_DELAY in the compose file: how long an
+// instance keeps serving, not ready and OUT_OF_SERVICE in Eureka, after
+// SIGTERM before it drains (0: it drains at once).
+func (s *stack) shutdownDelay(t testing.TB) time.Duration {
+	t.Helper()
+	return s.app().duration(t, "SHUTDOWN_DELAY", 0)
+}
+
+// stopQuickly stops an app container as compose does (SIGTERM; SIGKILL
+// after stop_grace_period). When the app has a SHUTDOWN_DELAY, a second
+// SIGTERM, sent once the app has logged that it is shutting down, ends the
+// delay (the service's "Ctrl-C twice"): the drain that follows is the same,
+// without waiting out a delay that exists for remote callers' caches. It
+// returns when the container has exited.
+func (s *stack) stopQuickly(t testing.TB, c container) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		out, err := dockerOut(t, "stop", c.ID)
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, out)
+		}
+		done <- err
+	}()
+	if s.shutdownDelay(t) > 0 {
+		if !s.logged(t, c, `"msg":"shutting down"`, 30*time.Second) {
+			return <-done
+		}
+		if out, err := dockerOut(t, "kill", "--signal", "TERM", c.ID); err != nil && !strings.Contains(out, "is not running") {
+			return fmt.Errorf("second SIGTERM to %s: %w: %s", c.Name, err, out)
+		}
+	}
+	return <-done
+}
+
+// stopAll runs stopQuickly on containers in parallel and fails the test if
+// one of them does not stop.
+func (s *stack) stopAll(t testing.TB, cs []container) {
+	t.Helper()
+	errs := make(chan error, len(cs))
+	for _, c := range cs {
+		go func() { errs <- s.stopQuickly(t, c) }()
+	}
+	for range cs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// logged waits until a container's log contains text; false if it does not
+// within limit.
+func (s *stack) logged(t testing.TB, c container, text string, limit time.Duration) bool {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < limit; time.Sleep(200 * time.Millisecond) {
+		if out, _ := dockerOut(t, "logs", c.ID); strings.Contains(out, text) {
+			return true
+		}
+	}
+	return false
 }
 
 // dumpState logs what helps to understand a failure: the containers and the

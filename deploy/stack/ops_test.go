@@ -88,7 +88,9 @@ func testScale(t *testing.T, s *stack) {
 	time.Sleep(2 * time.Second)
 	victim := apps[len(apps)-1]
 	stopStart := time.Now()
-	docker(t, "stop", victim.ID)
+	if err := s.stopQuickly(t, victim); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("%s stopped in %s", victim.Name, time.Since(stopStart).Round(100*time.Millisecond))
 	time.Sleep(3 * time.Second) // and the load goes on without it
 	ok, failed := load.stop()
@@ -195,40 +197,31 @@ func testMongoRestart(t *testing.T, s *stack) {
 }
 
 // testSigterm stops the app (`docker compose stop app`: SIGTERM, then
-// SIGKILL after stop_grace_period) while a request is in flight in it: the
-// request completes, the instance leaves Eureka, and the process exits 0
-// before the grace period ends.
+// SIGKILL after stop_grace_period) while requests are in flight in it: they
+// complete, the instance leaves Eureka, and the process exits 0 before the
+// grace period ends. With a SHUTDOWN_DELAY (read from the compose file) the
+// instance first keeps serving, not ready and OUT_OF_SERVICE in Eureka, for
+// that long; one request is then in flight when the signal arrives and one
+// when the drain begins, at the end of the delay.
 //
-// The request goes to the instance directly, from the host to its address
-// on the compose network: the gateway reads a whole request body before it
-// forwards it, so only a direct connection can hold a request half-sent,
-// in flight in the app, while the signal arrives.
+// The requests go to the instance directly, from the host to its address on
+// the compose network: the gateway reads a whole request body before it
+// forwards it, so only a direct connection can hold a request half-sent, in
+// flight in the app, at a chosen moment.
 func testSigterm(t *testing.T, s *stack) {
 	t.Cleanup(func() { s.restore(t) })
 	grace, err := time.ParseDuration(s.app().StopGracePeriod)
 	if err != nil {
 		t.Fatalf("app's stop_grace_period %q: %v", s.app().StopGracePeriod, err)
 	}
-	t.Logf("stop_grace_period %s, SHUTDOWN_TIMEOUT %q, SHUTDOWN_DELAY %q", grace,
-		s.app().env("SHUTDOWN_TIMEOUT", "(default)"), s.app().env("SHUTDOWN_DELAY", "(default)"))
+	delay := s.shutdownDelay(t)
+	t.Logf("stop_grace_period %s, SHUTDOWN_DELAY %s, SHUTDOWN_TIMEOUT %s", grace, delay, s.app().env("SHUTDOWN_TIMEOUT", "(default)"))
 	c := s.one(t, "app")
 	s.registeredUp(t, c, time.Minute)
 	addr := net.JoinHostPort(s.backendIP(t, c), s.appPort())
+	eurekaID := s.eurekaID(t, c)
 
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("connect to the instance at %s from the host: %v", addr, err)
-	}
-	defer conn.Close()
-	id := newID()
-	body, _ := json.Marshal(player(id, 0, "Inflight"))
-	half := len(body) / 2
-	if _, err := fmt.Fprintf(conn, "POST /ch11/player/add HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		addr, len(body), body[:half]); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond) // the app has read the headers: the request is in flight
-
+	first := holdRequest(t, addr, newID())
 	type result struct {
 		out  string
 		err  error
@@ -240,32 +233,30 @@ func testSigterm(t *testing.T, s *stack) {
 		out, err := s.compose(t, "stop", "app")
 		stopped <- result{out, err, time.Since(start)}
 	}()
+	if !s.logged(t, c, `"msg":"shutting down"`, grace) {
+		t.Fatalf("the app did not log that it shuts down within %s of the stop", grace)
+	}
 
-	// The signal has arrived when the instance has left Eureka and logged
-	// that it is shutting down (or draining); only then is the rest sent.
-	id0 := s.eurekaID(t, c)
-	left := s.waitFor(t, "the instance deregisters from Eureka", grace, func() bool {
-		inst, err := s.eureka.Lookup(s.eurekaApp(), id0)
+	drainStarts := first // without a delay the first request is in flight through the drain
+	if delay > 0 {
+		first.finish(t, "the request in flight when SIGTERM arrived")
+		s.waitFor(t, "the instance is OUT_OF_SERVICE in Eureka during the shutdown delay", delay, func() bool {
+			inst, err := s.eureka.Lookup(s.eurekaApp(), eurekaID)
+			return err == nil && inst != nil && inst.Status == "OUT_OF_SERVICE"
+		})
+		// The server reads a request within READ_TIMEOUT (30 s): open the
+		// second one shortly before the delay ends.
+		time.Sleep(time.Until(start.Add(delay - 5*time.Second)))
+		drainStarts = holdRequest(t, addr, newID())
+	}
+	s.waitFor(t, "the instance deregisters from Eureka", grace, func() bool {
+		inst, err := s.eureka.Lookup(s.eurekaApp(), eurekaID)
 		return err == nil && inst == nil
 	})
-	t.Logf("deregistered from Eureka %s after the stop", left.Round(100*time.Millisecond))
-	s.waitFor(t, "the app logs that it shuts down", grace, func() bool {
-		logs, _ := dockerOut(t, "logs", c.ID)
-		return strings.Contains(logs, `"shutting down"`)
-	})
-
-	if _, err := conn.Write(body[half:]); err != nil {
-		t.Fatalf("finish the in-flight request: %v", err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(grace))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("the in-flight request got no answer: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Errorf("the in-flight POST answered %s, want 201", resp.Status)
-	}
+	t.Logf("deregistered from Eureka %s after the stop began", time.Since(start).Round(100*time.Millisecond))
+	// Deregistering comes right before the server's Shutdown: let it begin.
+	time.Sleep(500 * time.Millisecond)
+	drainStarts.finish(t, "the request in flight when the drain began")
 
 	r := <-stopped
 	if r.err != nil {
@@ -281,9 +272,53 @@ func testSigterm(t *testing.T, s *stack) {
 		t.Errorf("the app exited %s after the stop began, not within stop_grace_period %s", d, grace)
 	}
 
-	// The answer was not only sent: the record was stored.
+	// The answers were not only sent: the records were stored.
 	s.restore(t)
-	expect(t, "the in-flight player after the restart", s.get(t, fmt.Sprintf("/ch11/player/get/%d", id)), http.StatusOK, "Inflight")
+	for _, h := range []*heldRequest{first, drainStarts} {
+		expect(t, "the in-flight player after the restart", s.get(t, fmt.Sprintf("/ch11/player/get/%d", h.id)), http.StatusOK, "Inflight")
+	}
+}
+
+// heldRequest is a POST /ch11/player/add sent up to half of its body on its
+// own connection: in flight in the server until finish sends the rest.
+type heldRequest struct {
+	id   int64
+	conn net.Conn
+	rest []byte
+}
+
+func holdRequest(t *testing.T, addr string, id int64) *heldRequest {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("connect to the instance at %s from the host: %v", addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	body, _ := json.Marshal(player(id, 0, "Inflight"))
+	half := len(body) / 2
+	if _, err := fmt.Fprintf(conn, "POST /ch11/player/add HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		addr, len(body), body[:half]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the server has read the headers: the request is in flight
+	return &heldRequest{id: id, conn: conn, rest: body[half:]}
+}
+
+// finish sends the rest of the body and checks the answer is 201.
+func (h *heldRequest) finish(t *testing.T, what string) {
+	t.Helper()
+	if _, err := h.conn.Write(h.rest); err != nil {
+		t.Fatalf("%s: sending the rest of the body: %v", what, err)
+	}
+	_ = h.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(h.conn), nil)
+	if err != nil {
+		t.Fatalf("%s got no answer: %v", what, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("%s answered %s, want 201", what, resp.Status)
+	}
 }
 
 // testVolume: data lives in the named volume; `docker compose down` and `up`
@@ -299,6 +334,9 @@ func testVolume(t *testing.T, s *stack) {
 	path := fmt.Sprintf("/ch11/player/get/%d", id)
 	expect(t, "add player", s.request(t, nil, http.MethodPost, "/ch11/player/add", player(id, 0, "Volume")), http.StatusCreated)
 
+	// `down` as a user runs it, with the app already stopped by
+	// stopQuickly: the same SIGTERM drain, without the shutdown delay.
+	s.stopAll(t, s.running(t, "app"))
 	s.mustCompose(t, "down")
 	if out, err := dockerOut(t, "volume", "inspect", vol); err != nil {
 		t.Fatalf("docker compose down removed volume %s: %v %s", vol, err, out)
@@ -306,6 +344,7 @@ func testVolume(t *testing.T, s *stack) {
 	s.restore(t)
 	expect(t, "the player after down and up", s.get(t, path), http.StatusOK, "Volume")
 
+	s.stopAll(t, s.running(t, "app"))
 	s.mustCompose(t, "down", "-v")
 	if out, err := dockerOut(t, "volume", "inspect", vol); err == nil {
 		t.Errorf("volume %s is still there after down -v: %s", vol, out)
