@@ -113,13 +113,20 @@ func (p *serviceProcess) terminate(t *testing.T, within time.Duration) time.Dura
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	return p.awaitExit(t, start, within)
+}
+
+// awaitExit waits for the process to exit with status 0 and returns the
+// time since signalled.
+func (p *serviceProcess) awaitExit(t *testing.T, signalled time.Time, within time.Duration) time.Duration {
+	t.Helper()
 	select {
 	case err := <-p.exited:
 		p.exited <- err
 		if err != nil {
 			t.Errorf("the service exited with %v after SIGTERM", err)
 		}
-		return time.Since(start)
+		return time.Since(signalled)
 	case <-time.After(within):
 		t.Fatalf("the service had not exited %v after SIGTERM", within)
 		return 0

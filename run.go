@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -146,6 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer cancel()
 		return store.Ping(ctx)
 	}
+	state := &lifecycle{}
 	agent, err := newDiscovery(getenv, port, logger, readiness, info.Version)
 	if err != nil {
 		return err
@@ -179,6 +182,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CORSOrigins:    cfg.CORSOrigins,
 		Discovery:      discoveryRoutes(agent),
 		Health: []handlers.HealthCheck{
+			{Name: "lifecycle", Ready: true, Check: state.Check},
 			{Name: "database", Ready: true, Check: databaseCheck(store, info.Database)},
 			{Name: "discovery", Ready: false, Check: agent.HealthCheck},
 		},
@@ -204,16 +208,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	signalled := time.Now()
 
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	// Leave the registry first, so that no new traffic is sent here while
-	// the in-flight requests drain.
-	agent.Deregister(shutdownCtx)
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		logger.Error("shutdown did not finish in time; closing connections", "error", err)
-		_ = srv.Close()
+	var hurry chan os.Signal
+	if cfg.ShutdownDelay > 0 {
+		// The first SIGTERM/SIGINT cancelled ctx; one more ends the delay
+		// (Ctrl-C twice). Only now, so that the first is not counted.
+		hurry = make(chan os.Signal, 1)
+		signal.Notify(hurry, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(hurry)
+	}
+	err = drain{
+		Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout, Hurry: hurry, Log: logger,
+		StopReady: state.startDraining, MarkOutOfService: agent.MarkOutOfService, Deregister: agent.Deregister,
+		Server: srv,
+	}.run(signalled)
+	if err != nil {
+		return err
 	}
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -42,7 +43,6 @@ func legacyMounts(cfg config.Config, store mount.Store, logger *slog.Logger) ([]
 type discoveryAgent struct {
 	*discovery.Agent
 	enabled bool
-	logger  *slog.Logger
 }
 
 func newDiscovery(getenv func(string) string, port int, logger *slog.Logger,
@@ -51,36 +51,30 @@ func newDiscovery(getenv func(string) string, port int, logger *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	logger = logger.With("component", "discovery")
+	// The agent's parts name themselves (eureka-registrar, eureka-registry);
+	// a "component" added here too would repeat the key in their lines.
 	agent, err := discovery.New(cfg, logger, ready, version)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Enabled() {
+		logger := logger.With("component", "discovery")
 		// go-eureka-client reports every failed request through logrus's
 		// global logger, in another format; our registrar logs each failure
 		// once per backoff step instead.
 		logrus.SetOutput(io.Discard)
-		logger.Info("registering with Eureka", "servers", cfg.ServerURLs, "instance", cfg.InstanceID())
+		logger.Info("registering with Eureka", "servers", cfg.ServerURLs, "instance", cfg.InstanceID(),
+			"app", cfg.AppName, "vip", cfg.VIP(), "aliases", cfg.Aliases)
+		if strings.Contains(cfg.VIP(), "_") {
+			logger.Warn("the vipAddress holds '_', which a host name cannot: Spring Cloud clients will not be able to call this service by it",
+				"vip", cfg.VIP(), "env", discovery.EnvAppName+", "+discovery.EnvVipAddress)
+		}
 	}
-	return &discoveryAgent{Agent: agent, enabled: cfg.Enabled(), logger: logger}, nil
+	return &discoveryAgent{Agent: agent, enabled: cfg.Enabled()}, nil
 }
 
 // Enabled reports whether a Eureka URL is configured.
 func (d *discoveryAgent) Enabled() bool { return d.enabled }
-
-// Deregister leaves the registry, when registered; failures are logged: the
-// lease expires on its own.
-func (d *discoveryAgent) Deregister(ctx context.Context) {
-	if !d.enabled {
-		return
-	}
-	if err := d.Agent.Deregister(ctx); err != nil {
-		d.logger.Warn("deregister from Eureka", "error", err)
-		return
-	}
-	d.logger.Info("deregistered from Eureka")
-}
 
 // HealthCheck reports registration and cache state.
 func (d *discoveryAgent) HealthCheck(context.Context) handlers.Component {

@@ -35,10 +35,15 @@ type Config struct {
 	// late (0: each line at once).
 	LogFlushInterval time.Duration
 
-	RequestTimeout    time.Duration
-	DBTimeout         time.Duration
-	ReadyTimeout      time.Duration
-	ShutdownTimeout   time.Duration
+	RequestTimeout  time.Duration
+	DBTimeout       time.Duration
+	ReadyTimeout    time.Duration
+	ShutdownTimeout time.Duration
+	// ShutdownDelay is how long the service keeps serving after SIGTERM,
+	// answering /health/ready with 503 and OUT_OF_SERVICE in Eureka, so
+	// that callers working from cached registry copies stop sending before
+	// it closes its listener (0: drain at once).
+	ShutdownDelay     time.Duration
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	WriteTimeout      time.Duration
@@ -76,7 +81,8 @@ func Variables() []Variable {
 		{"REQUEST_TIMEOUT", "30s", "deadline of one API request"},
 		{"DB_TIMEOUT", "5s", "deadline of one database call (and of server selection)"},
 		{"READY_TIMEOUT", "2s", "deadline of the readiness ping"},
-		{"SHUTDOWN_TIMEOUT", "15s", "time allowed to drain in-flight requests on SIGTERM"},
+		{"SHUTDOWN_DELAY", "0s", "on SIGTERM, keep serving this long while /health/ready answers 503 and Eureka lists the instance OUT_OF_SERVICE, before draining (a second signal ends it); size it to the callers' registry caches (docs/deployment.md)"},
+		{"SHUTDOWN_TIMEOUT", "15s", "time allowed to drain in-flight requests on SIGTERM, after SHUTDOWN_DELAY"},
 		{"READ_HEADER_TIMEOUT", "5s", "time allowed to read request headers"},
 		{"READ_TIMEOUT", "30s", "time allowed to read a whole request"},
 		{"WRITE_TIMEOUT", "0s", "time allowed to write a response (0: none, list/all streams)"},
@@ -105,6 +111,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DBTimeout:         r.duration("DB_TIMEOUT", true),
 		ReadyTimeout:      r.duration("READY_TIMEOUT", true),
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", true),
+		ShutdownDelay:     r.duration("SHUTDOWN_DELAY", false),
 		ReadHeaderTimeout: r.duration("READ_HEADER_TIMEOUT", true),
 		ReadTimeout:       r.duration("READ_TIMEOUT", true),
 		WriteTimeout:      r.duration("WRITE_TIMEOUT", false),
@@ -118,6 +125,11 @@ func Load(getenv func(string) string) (Config, error) {
 		if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
 			r.fail("LISTEN_ADDR", c.ListenAddr, "must be host:port, e.g. :8000")
 		}
+	}
+	// A delay beyond minutes is a typo (90 instead of 90s is refused by
+	// the parser, 90m is not), and would outlast any orchestrator's grace.
+	if r.err == nil && c.ShutdownDelay > MaxShutdownDelay {
+		r.fail("SHUTDOWN_DELAY", c.ShutdownDelay.String(), "must be at most "+MaxShutdownDelay.String())
 	}
 	if r.err == nil && c.Database == "" {
 		r.fail("MONGODB_DATABASE", "", "must not be empty")
@@ -133,6 +145,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	return c, nil
 }
+
+// MaxShutdownDelay bounds SHUTDOWN_DELAY.
+const MaxShutdownDelay = 10 * time.Minute
 
 // ErrInvalid is wrapped by every error Load returns.
 var ErrInvalid = errors.New("invalid configuration")
@@ -190,8 +205,10 @@ func (r *reader) duration(name string, positive bool) time.Duration {
 	switch {
 	case err != nil:
 		r.fail(name, s, "must be a duration such as 5s or 250ms")
-	case d < 0 || (positive && d == 0):
+	case positive && d <= 0:
 		r.fail(name, s, "must be a positive duration")
+	case d < 0:
+		r.fail(name, s, "must not be negative")
 	}
 	return d
 }

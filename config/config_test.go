@@ -21,7 +21,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.ListenAddr != ":8000" || c.Database != "osms" || c.DataDir != "./data" || c.BodyLimit != 1<<20 ||
-		c.DBTimeout != 5*time.Second || c.MongoURI != "" || c.APIToken != "" {
+		c.DBTimeout != 5*time.Second || c.MongoURI != "" || c.APIToken != "" || c.ShutdownDelay != 0 {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -36,6 +36,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{"LOG_FORMAT", "xml", "json, text"},
 		{"LISTEN_ADDR", "8000", "host:port"},
 		{"SESSION_KEY", "short", "32 bytes"},
+		{"SHUTDOWN_DELAY", "-1s", "must not be negative"},
+		{"SHUTDOWN_DELAY", "95", "duration"},
+		{"SHUTDOWN_DELAY", "11m", "at most 10m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

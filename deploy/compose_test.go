@@ -202,9 +202,25 @@ func TestComposeServices(t *testing.T) {
 				t.Errorf("environment sets %s, which the service does not read", name)
 			}
 		}
-		shutdown, _ := time.ParseDuration(known["SHUTDOWN_TIMEOUT"])
-		if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) <= shutdown {
-			t.Errorf("stop_grace_period %v must exceed SHUTDOWN_TIMEOUT %v", s.StopGracePeriod, shutdown)
+		// Docker kills the instance after stop_grace_period: the delay and
+		// the drain must both fit, with a margin for the exit.
+		setting := func(name string) time.Duration {
+			v := known[name]
+			if e, ok := s.Environment[name]; ok && e != nil {
+				v = *e
+			}
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Errorf("%s=%q: %v", name, v, err)
+			}
+			return d
+		}
+		delay, shutdown := setting("SHUTDOWN_DELAY"), setting("SHUTDOWN_TIMEOUT")
+		if delay < 95*time.Second {
+			t.Errorf("SHUTDOWN_DELAY %v is shorter than a default Spring Cloud caller's caches (30s + 30s + 35s)", delay)
+		}
+		if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) < delay+shutdown+5*time.Second {
+			t.Errorf("stop_grace_period %v must exceed SHUTDOWN_DELAY %v + SHUTDOWN_TIMEOUT %v + 5s", s.StopGracePeriod, delay, shutdown)
 		}
 	})
 

@@ -31,7 +31,8 @@ func TestAgentDisabled(t *testing.T) {
 	if err := a.Deregister(ctx); err != nil {
 		t.Errorf("Deregister: %v", err)
 	}
-	if st := a.Status(); st.Enabled || st.Registration.Enabled || st.Registry.Enabled || st.Registry.Stale {
+	if st := a.Status(); st.Enabled || st.Registration.Enabled || st.Registry.Enabled || st.Registry.Stale ||
+		st.Registration.InstanceID != "" || len(st.Aliases) != 0 {
 		t.Errorf("Status() = %+v", st)
 	}
 	if _, err := a.Instances("x"); !errors.Is(err, ErrDisabled) {

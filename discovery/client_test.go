@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/osms/sports-service/internal/testenv"
 )
 
 // cachedRegistry is a Registry whose cache is filled by the test, so the
@@ -37,13 +39,7 @@ func liveInstance(t *testing.T, name string) Instance {
 // deadInstance has an address where nothing listens.
 func deadInstance(t *testing.T, name string) Instance {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return instanceAt(t, name, addr)
+	return instanceAt(t, name, testenv.RefusingAddr(t))
 }
 
 func instanceAt(t *testing.T, name, addr string) Instance {
@@ -207,5 +203,68 @@ func TestEurekaServersFailover(t *testing.T) {
 	cancel()
 	if _, err := s.heartbeat(cancelled, "SVC", "x"); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled ctx: %v, want context.Canceled", err)
+	}
+}
+
+// TestStatusPage: the call goes to the status page each instance
+// registered (Spring's /actuator/info, /info when none), as it is, fails
+// over to the next instance when one refuses, and reports which answered.
+func TestStatusPage(t *testing.T) {
+	page := func(name string) (Instance, string) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, name+" "+r.URL.Path)
+		}))
+		t.Cleanup(srv.Close)
+		return instanceAt(t, name, srv.Listener.Addr().String()), srv.URL
+	}
+	spring, springURL := page("spring")
+	spring.StatusPageURL = springURL + "/actuator/info"
+	plain, _ := page("plain") // registered no statusPageUrl
+	dead := deadInstance(t, "dead")
+	dead.StatusPageURL = "http://" + dead.address(true) + "/info"
+	odd, _ := page("odd")
+	odd.StatusPageURL = "ftp://example/info"
+	// Registered by a host name that does not resolve here, and its IP.
+	named, namedURL := page("named")
+	named.HostName = "peer-host.invalid"
+	named.StatusPageURL = strings.Replace(namedURL, "127.0.0.1", "peer-host.invalid", 1) + "/actuator/info"
+
+	tests := []struct {
+		name      string
+		instances []Instance
+		want      []string // answers of successive calls; "error:..." for an error
+	}{
+		{"registered URL", []Instance{spring}, []string{"spring /actuator/info"}},
+		{"no URL registered: /info", []Instance{plain}, []string{"plain /info"}},
+		{"a refusing instance is skipped", []Instance{dead, spring}, []string{"spring /actuator/info", "spring /actuator/info"}},
+		{"only refusing instances", []Instance{dead}, []string{"error:connection refused"}},
+		{"unusable URL", []Instance{odd}, []string{"error:unusable statusPageUrl"}},
+		{"by host name", []Instance{named}, []string{"error:peer-host.invalid"}},
+		{"by IP when preferred", []Instance{named}, []string{"named /actuator/info"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := cachedRegistry(t, "svc", tt.instances...)
+			reg.cfg.PreferIPAddress = strings.Contains(tt.name, "by IP")
+			tr := NewTransport(reg, nil)
+			for i, want := range tt.want {
+				resp, inst, err := tr.StatusPage(context.Background(), "svc")
+				if wantErr, ok := strings.CutPrefix(want, "error:"); ok {
+					if err == nil || !strings.Contains(err.Error(), wantErr) {
+						t.Fatalf("call %d: error %v, want one with %q", i, err, wantErr)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if string(body) != want || !strings.HasPrefix(want, inst.InstanceID+" ") {
+					t.Errorf("call %d: %q from instance %q, want %q", i, body, inst.InstanceID, want)
+				}
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ import (
 const (
 	EnvURL                   = "EUREKA_URL"
 	EnvAppName               = "EUREKA_APP_NAME"
+	EnvVipAddress            = "EUREKA_VIP_ADDRESS"
+	EnvAppAliases            = "EUREKA_APP_ALIASES"
 	EnvInstanceHostname      = "EUREKA_INSTANCE_HOSTNAME"
 	EnvInstanceIP            = "EUREKA_INSTANCE_IP"
 	EnvPreferIPAddress       = "EUREKA_PREFER_IP_ADDRESS"
@@ -37,8 +40,16 @@ const (
 
 // Defaults are Eureka's own (and py_eureka_client's), so an operator who knows
 // Spring Cloud finds the same behaviour.
+//
+// The app name has a hyphen, not the book's underscore: Spring Cloud looks a
+// service up by its vipAddress and uses that name as the host of the URL it
+// calls (http://sports-service/info), and a host name cannot hold an
+// underscore. py_eureka_client looks up the upper-cased app name, so
+// do_service("sports-service", ...) finds it too. The book's name is kept as
+// an alias registration (DefaultAppAliases) for its py_eureka_client code.
 const (
-	DefaultAppName               = "SPORTS_SERVICE"
+	DefaultAppName               = "SPORTS-SERVICE"
+	DefaultAppAliases            = "SPORTS_SERVICE"
 	DefaultRenewalInterval       = 30 * time.Second
 	DefaultLeaseDuration         = 90 * time.Second
 	DefaultRegistryFetchInterval = 30 * time.Second
@@ -64,6 +75,13 @@ type Config struct {
 	ServerURLs []string
 	// AppName is the Eureka application name, upper case as Eureka shows it.
 	AppName string
+	// VipAddress is the name Spring Cloud clients look the service up by
+	// (vipAddress and secureVipAddress); empty means AppName in lower case.
+	VipAddress string
+	// Aliases are further app names under which the same instance is
+	// registered, each with its lower-cased name as vipAddress, so that
+	// clients of an older name still find it.
+	Aliases []string
 	// InstanceHost and InstanceIP are what other services use to reach us.
 	InstanceHost string
 	InstanceIP   string
@@ -96,14 +114,46 @@ func (c Config) InstanceID() string {
 	return fmt.Sprintf("%s:%s:%d", c.AdvertisedHost(), strings.ToLower(c.AppName), c.Port)
 }
 
+// VIP is the vipAddress (and secureVipAddress) registered.
+func (c Config) VIP() string {
+	if c.VipAddress != "" {
+		return c.VipAddress
+	}
+	return strings.ToLower(c.AppName)
+}
+
+// Registrations returns one Config per registration of this instance: this
+// one first, then one per alias (with the alias as app name and its lower
+// case as vipAddress). They share host, port, URLs and intervals.
+func (c Config) Registrations() []Config {
+	out := []Config{c}
+	out[0].Aliases = nil
+	for _, alias := range c.Aliases {
+		a := c
+		a.AppName, a.VipAddress, a.Aliases = alias, "", nil
+		out = append(out, a)
+	}
+	return out
+}
+
 // AdvertisedHost is the host other services are told to call: the IP when
-// PreferIPAddress is set, else the host name.
+// PreferIPAddress is set, else the host name (each falling back to the
+// other, so an instance id never starts with an empty host).
 func (c Config) AdvertisedHost() string {
-	if c.PreferIPAddress {
+	if c.PreferIPAddress && c.InstanceIP != "" || c.InstanceHost == "" {
 		return c.InstanceIP
 	}
 	return c.InstanceHost
 }
+
+// NoAliases is the EUREKA_APP_ALIASES value that registers no alias.
+const NoAliases = "none"
+
+// validName is what an app name or vipAddress may hold: it becomes a path
+// segment of Eureka's REST API and, for Spring clients, a host name.
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+
+const nameRule = "must be 1 to 100 letters, digits, '-', '_' or '.', starting with a letter or digit"
 
 // ErrInvalidConfig is wrapped by every error LoadConfig and Validate return.
 var ErrInvalidConfig = errors.New("invalid discovery configuration")
@@ -128,6 +178,7 @@ func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
 func LoadConfig(getenv func(string) string, port int) (Config, error) {
 	cfg := Config{
 		AppName:               DefaultAppName,
+		Aliases:               []string{DefaultAppAliases},
 		Port:                  port,
 		RenewalInterval:       DefaultRenewalInterval,
 		LeaseDuration:         DefaultLeaseDuration,
@@ -157,6 +208,17 @@ func LoadConfig(getenv func(string) string, port int) (Config, error) {
 	}
 	if v := strings.TrimSpace(getenv(EnvAppName)); v != "" {
 		cfg.AppName = strings.ToUpper(v)
+	}
+	cfg.VipAddress = strings.TrimSpace(getenv(EnvVipAddress))
+	if v := strings.TrimSpace(getenv(EnvAppAliases)); v != "" {
+		cfg.Aliases = nil
+		if !strings.EqualFold(v, NoAliases) {
+			for a := range strings.SplitSeq(v, ",") {
+				if a = strings.TrimSpace(a); a != "" {
+					cfg.Aliases = append(cfg.Aliases, strings.ToUpper(a))
+				}
+			}
+		}
 	}
 	cfg.InstanceHost = strings.TrimSpace(getenv(EnvInstanceHostname))
 	cfg.InstanceIP = strings.TrimSpace(getenv(EnvInstanceIP))
@@ -222,8 +284,21 @@ func (c Config) Validate() error {
 	if c.Port < 1 || c.Port > 65535 {
 		errs = append(errs, &ConfigError{"port", strconv.Itoa(c.Port), "must be between 1 and 65535"})
 	}
-	if c.AppName == "" {
-		errs = append(errs, &ConfigError{EnvAppName, c.AppName, "must not be empty"})
+	if !validName.MatchString(c.AppName) {
+		errs = append(errs, &ConfigError{EnvAppName, c.AppName, nameRule})
+	}
+	if c.VipAddress != "" && !validName.MatchString(c.VipAddress) {
+		errs = append(errs, &ConfigError{EnvVipAddress, c.VipAddress, nameRule})
+	}
+	seen := map[string]bool{strings.ToUpper(c.AppName): true}
+	for _, a := range c.Aliases {
+		switch {
+		case !validName.MatchString(a):
+			errs = append(errs, &ConfigError{EnvAppAliases, a, nameRule + ", or " + NoAliases})
+		case seen[strings.ToUpper(a)]:
+			errs = append(errs, &ConfigError{EnvAppAliases, a, "must differ from " + EnvAppName + " and from each other"})
+		}
+		seen[strings.ToUpper(a)] = true
 	}
 	if c.Enabled() && (c.InstanceHost == "" || c.InstanceIP == "") {
 		errs = append(errs, &ConfigError{EnvInstanceHostname + "/" + EnvInstanceIP, c.InstanceHost + "/" + c.InstanceIP, "host name and IP must both be known"})

@@ -49,8 +49,11 @@ func TestLoadConfig(t *testing.T) {
 			if c.LoadBalancer != RoundRobin || c.PreferIPAddress {
 				t.Errorf("balancer %q preferIP %v", c.LoadBalancer, c.PreferIPAddress)
 			}
-			if got := c.InstanceID(); got != "sports-1:sports_service:8080" {
+			if got := c.InstanceID(); got != "sports-1:sports-service:8080" {
 				t.Errorf("InstanceID = %q", got)
+			}
+			if c.AppName != "SPORTS-SERVICE" || c.VIP() != "sports-service" || strings.Join(c.Aliases, ",") != "SPORTS_SERVICE" {
+				t.Errorf("app %q vip %q aliases %q", c.AppName, c.VIP(), c.Aliases)
 			}
 		}},
 		{"everything set", with(map[string]string{
@@ -65,6 +68,22 @@ func TestLoadConfig(t *testing.T) {
 			}
 			if got := c.InstanceID(); got != "10.1.2.3:sports-api:8080" {
 				t.Errorf("InstanceID with prefer-IP = %q", got)
+			}
+		}},
+		{"no aliases", with(map[string]string{EnvAppAliases: "None"}), func(t *testing.T, c Config) {
+			if len(c.Aliases) != 0 || len(c.Registrations()) != 1 {
+				t.Errorf("aliases %q", c.Aliases)
+			}
+		}},
+		{"vip and aliases set", with(map[string]string{EnvAppName: "osms", EnvVipAddress: "osms-api", EnvAppAliases: " sports_service , legacy-sports,"}), func(t *testing.T, c Config) {
+			regs := c.Registrations()
+			var got []string
+			for _, r := range regs {
+				got = append(got, r.AppName+"/"+r.VIP()+"/"+r.InstanceID()+"/"+strings.Join(r.Aliases, ","))
+			}
+			want := "OSMS/osms-api/sports-1:osms:8080/ SPORTS_SERVICE/sports_service/sports-1:sports_service:8080/ LEGACY-SPORTS/legacy-sports/sports-1:legacy-sports:8080/"
+			if strings.Join(got, " ") != want {
+				t.Errorf("registrations %q\nwant %q", strings.Join(got, " "), want)
 			}
 		}},
 		{"address detected when not configured", map[string]string{EnvURL: "http://e:8761/eureka"}, func(t *testing.T, c Config) {
@@ -109,6 +128,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"prefer IP", map[string]string{EnvPreferIPAddress: "yes please"}, 8080, EnvPreferIPAddress, "true or false"},
 		{"load balancer", map[string]string{EnvLoadBalancer: "least-loaded"}, 8080, EnvLoadBalancer, "round-robin or random"},
 		{"port", map[string]string{}, 0, "port", "between 1 and 65535"},
+		{"app name with a slash", map[string]string{EnvAppName: "a/b"}, 8080, EnvAppName, "letters, digits"},
+		{"vip with a space", map[string]string{EnvVipAddress: "sports service"}, 8080, EnvVipAddress, "letters, digits"},
+		{"alias equal to the app name", map[string]string{EnvAppAliases: "sports-service"}, 8080, EnvAppAliases, "must differ"},
+		{"alias twice", map[string]string{EnvAppAliases: "a,A"}, 8080, EnvAppAliases, "must differ"},
+		{"alias with a colon", map[string]string{EnvAppAliases: "a:b"}, 8080, EnvAppAliases, "or none"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

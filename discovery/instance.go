@@ -4,7 +4,6 @@ import (
 	"math"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ArthurHlt/go-eureka-client/eureka"
@@ -14,6 +13,17 @@ import (
 const (
 	MetadataVersion   = "version"
 	MetadataStartTime = "startTime"
+)
+
+// Paths of the URLs registered with the instance, all served by this
+// service with 200 (see handlers/routes.go): Swagger UI as the home page (a
+// client that does not follow redirects gets 200 too, which "/" -> /docs
+// would not give), the build information as the status page, the overall
+// health (200 UP, 503 when not ready or draining) as the health check.
+const (
+	HomePagePath    = "/docs"
+	StatusPagePath  = "/info"
+	HealthCheckPath = "/health"
 )
 
 // Instance statuses as Eureka names them.
@@ -28,7 +38,7 @@ const (
 func instanceInfo(cfg Config, version string, startedAt time.Time, status string) *eureka.InstanceInfo {
 	host := cfg.AdvertisedHost()
 	baseURL := "http://" + net.JoinHostPort(host, strconv.Itoa(cfg.Port))
-	vip := strings.ToLower(cfg.AppName)
+	vip := cfg.VIP()
 	return &eureka.InstanceInfo{
 		InstanceID:       cfg.InstanceID(),
 		HostName:         host,
@@ -39,9 +49,9 @@ func instanceInfo(cfg Config, version string, startedAt time.Time, status string
 		Status:           status,
 		Port:             &eureka.Port{Port: cfg.Port, Enabled: true},
 		SecurePort:       &eureka.Port{Port: 443, Enabled: false},
-		HomePageUrl:      baseURL + "/",
-		StatusPageUrl:    baseURL + "/info",
-		HealthCheckUrl:   baseURL + "/health",
+		HomePageUrl:      baseURL + HomePagePath,
+		StatusPageUrl:    baseURL + StatusPagePath,
+		HealthCheckUrl:   baseURL + HealthCheckPath,
 		DataCenterInfo: &eureka.DataCenterInfo{
 			Name:  "MyOwn",
 			Class: "com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo",

@@ -151,14 +151,15 @@ func TestEurekaIntegration(t *testing.T) {
 		}
 		base := fmt.Sprintf("http://localhost:%d", svcA.port)
 		checks := []struct{ field, got, want string }{
-			{"instanceId", inst.InstanceID, fmt.Sprintf("localhost:sports_service:%d", svcA.port)},
-			{"app", inst.App, "SPORTS_SERVICE"},
+			{"instanceId", inst.InstanceID, fmt.Sprintf("localhost:sports-service:%d", svcA.port)},
+			{"app", inst.App, "SPORTS-SERVICE"},
 			{"hostName", inst.HostName, "localhost"},
 			{"ipAddr", inst.IPAddr, "127.0.0.1"},
 			{"port", strconv.Itoa(inst.Port.Port), strconv.Itoa(svcA.port)},
 			{"port enabled", inst.Port.Enabled, "true"},
-			{"vipAddress", inst.VIPAddress, "sports_service"},
-			{"homePageUrl", inst.HomePageURL, base + "/"},
+			{"vipAddress", inst.VIPAddress, "sports-service"},
+			{"secureVipAddress", inst.SecureVIPAddress, "sports-service"},
+			{"homePageUrl", inst.HomePageURL, base + "/docs"},
 			{"statusPageUrl", inst.StatusPageURL, base + "/info"},
 			{"healthCheckUrl", inst.HealthCheckURL, base + "/health"},
 			{"metadata version", inst.Metadata["version"], "1.2.3-test"},
@@ -224,7 +225,7 @@ func TestEurekaIntegration(t *testing.T) {
 			if err := agent.Registry().Refresh(ctx); err != nil {
 				return false, err.Error()
 			}
-			got, err := agent.Instances("sports_service")
+			got, err := agent.Instances("sports-service")
 			if err != nil {
 				return false, err.Error()
 			}
@@ -238,7 +239,7 @@ func TestEurekaIntegration(t *testing.T) {
 		})
 
 		call := func(method string) (string, error) {
-			resp, err := agent.Do(ctx, "sports_service", method, "/whoami", nil)
+			resp, err := agent.Do(ctx, "sports-service", method, "/whoami", nil)
 			if err != nil {
 				return "", err
 			}
@@ -306,7 +307,7 @@ func TestEurekaIntegration(t *testing.T) {
 		if err := cache.Refresh(context.Background()); err == nil {
 			t.Fatal("refresh with Eureka down succeeded")
 		}
-		got, err := cache.Instances("SPORTS_SERVICE")
+		got, err := cache.Instances(discovery.DefaultAppName)
 		if err != nil || !got.Stale || len(got.Instances) == 0 {
 			t.Fatalf("cached instances while Eureka is down: %+v, %v; want stale, non-empty", got, err)
 		}
@@ -332,6 +333,71 @@ func TestEurekaIntegration(t *testing.T) {
 			backC.Sub(upAt).Round(time.Millisecond), cfgC.RetryMaxBackoff)
 		if st := regA.Status(); !st.Registered || st.LastError == "" {
 			t.Errorf("A's status after the outage: %+v, want registered with the outage's error kept", st)
+		}
+	})
+
+	t.Run("aliases register the same instance; OUT_OF_SERVICE holds through heartbeats until Deregister", func(t *testing.T) {
+		svcD := newFakeService(t, "d")
+		cfgD := testConfig(eurekaServer.URL, svcD.port)
+		cfgD.Aliases = []string{discovery.DefaultAppAliases}
+		agent, err := discovery.New(cfgD, testLogger(t), svcD.readiness, "1.2.3-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); agent.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+
+		regs := cfgD.Registrations()
+		status := func(rc discovery.Config) (string, string) {
+			inst, err := eurekaServer.Instance(rc.AppName, rc.InstanceID())
+			switch {
+			case err != nil:
+				return "", err.Error()
+			case inst == nil:
+				return "", "not registered"
+			}
+			return inst.Status, fmt.Sprintf("%s %s vip %s", inst.App, inst.Status, inst.VIPAddress)
+		}
+		for _, rc := range regs {
+			eventually(t, rc.AppName+" UP", func() (bool, string) {
+				got, detail := status(rc)
+				return got == discovery.StatusUp, detail
+			})
+		}
+		alias, _ := eurekaServer.Instance("SPORTS_SERVICE", regs[1].InstanceID())
+		if alias == nil || alias.VIPAddress != "sports_service" || alias.Port.Port != svcD.port ||
+			alias.StatusPageURL != fmt.Sprintf("http://localhost:%d/info", svcD.port) {
+			t.Errorf("alias registration %+v", alias)
+		}
+
+		if err := agent.MarkOutOfService(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, rc := range regs {
+			if got, detail := status(rc); got != discovery.StatusOutOfService {
+				t.Errorf("%s right after MarkOutOfService: %s", rc.AppName, detail)
+			}
+		}
+		// Readiness is fine and heartbeats go on: the status must hold.
+		time.Sleep(3 * testRenewal)
+		for _, rc := range regs {
+			if got, detail := status(rc); got != discovery.StatusOutOfService {
+				t.Errorf("%s after heartbeats: %s, want OUT_OF_SERVICE", rc.AppName, detail)
+			}
+		}
+		if st := agent.Status(); st.Registration.Status != discovery.StatusOutOfService ||
+			len(st.Aliases) != 1 || st.Aliases[0].Status != discovery.StatusOutOfService {
+			t.Errorf("agent status %+v", st)
+		}
+		if err := agent.Deregister(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, rc := range regs {
+			if got, detail := status(rc); got != "" {
+				t.Errorf("%s after Deregister: %s", rc.AppName, detail)
+			}
 		}
 	})
 

@@ -43,10 +43,12 @@ type Registrar struct {
 	startedAt time.Time
 	servers   *eurekaServers
 
-	// turn serialises the calls of Run's loop and Deregister, so that no
-	// heartbeat or registration from the loop can follow the DELETE. It is a
-	// channel so that Deregister can give up waiting when its ctx ends.
+	// turn serialises the calls of Run's loop, MarkOutOfService and
+	// Deregister, so that no heartbeat or registration from the loop can
+	// follow the DELETE. It is a channel so that a caller can give up
+	// waiting when its ctx ends. Whoever holds it owns loop.
 	turn chan struct{}
+	loop registrarLoop
 	// stop is closed by Deregister to end Run.
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -72,20 +74,19 @@ func NewRegistrar(cfg Config, logger *slog.Logger, ready func(ctx context.Contex
 	}
 	r := &Registrar{
 		cfg:       cfg,
-		log:       logger.With("component", "eureka-registrar"),
+		log:       logger.With("component", "eureka-registrar", "app", cfg.AppName),
 		ready:     ready,
 		version:   version,
 		startedAt: time.Now(),
 		turn:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
-		state: RegistrationStatus{
-			Enabled:    cfg.Enabled(),
-			App:        cfg.AppName,
-			InstanceID: cfg.InstanceID(),
-		},
+		state:     RegistrationStatus{Enabled: cfg.Enabled(), App: cfg.AppName},
 	}
 	if cfg.Enabled() {
 		r.servers = newEurekaServers(cfg.ServerURLs, cfg.RequestTimeout)
+		// Only an enabled config knows its address: disabled, the id
+		// would start with an empty host (":sports-service:8000").
+		r.state.InstanceID = cfg.InstanceID()
 	}
 	return r, nil
 }
@@ -99,8 +100,7 @@ func (r *Registrar) Run(ctx context.Context) {
 		return
 	}
 	r.log.Info("eureka registrar starting", "servers", r.cfg.ServerURLs, "instance", r.cfg.InstanceID(),
-		"renewal", r.cfg.RenewalInterval, "lease", r.cfg.LeaseDuration)
-	loop := registrarLoop{backoff: newBackoff(initialRetryDelay, r.cfg.RetryMaxBackoff)}
+		"vip", r.cfg.VIP(), "renewal", r.cfg.RenewalInterval.String(), "lease", r.cfg.LeaseDuration.String())
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -111,7 +111,7 @@ func (r *Registrar) Run(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
-		wait, ok := r.step(ctx, &loop)
+		wait, ok := r.step(ctx)
 		if !ok {
 			return
 		}
@@ -119,17 +119,20 @@ func (r *Registrar) Run(ctx context.Context) {
 	}
 }
 
-// registrarLoop is the state only Run's goroutine uses.
+// registrarLoop is the registration's state, used by whoever holds turn.
 type registrarLoop struct {
 	backoff       *backoff
 	registered    bool
 	status        string
 	nextHeartbeat time.Time
+	// pinned, when set (OUT_OF_SERVICE on shutdown), is the status to
+	// keep instead of the one readiness gives.
+	pinned string
 }
 
 // step does what is due now and returns how long to wait before the next
 // step; ok is false once Deregister has taken over.
-func (r *Registrar) step(ctx context.Context, loop *registrarLoop) (wait time.Duration, ok bool) {
+func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 	select {
 	case r.turn <- struct{}{}:
 	case <-ctx.Done():
@@ -144,13 +147,20 @@ func (r *Registrar) step(ctx context.Context, loop *registrarLoop) (wait time.Du
 	default:
 	}
 
-	desired := r.readinessStatus(ctx)
+	loop := &r.loop
+	if loop.backoff == nil {
+		loop.backoff = newBackoff(initialRetryDelay, r.cfg.RetryMaxBackoff)
+	}
+	desired := loop.pinned
+	if desired == "" {
+		desired = r.readinessStatus(ctx)
+	}
 	if !loop.registered {
 		server, err := r.servers.register(ctx, instanceInfo(r.cfg, r.version, r.startedAt, desired))
 		if err != nil {
 			delay := loop.backoff.next()
 			failures := r.recordFailure(err)
-			r.log.Warn("eureka registration failed; will retry", "error", err, "attempt", failures, "retry_in", delay.Round(time.Millisecond))
+			r.log.Warn("eureka registration failed; will retry", "error", err, "attempt", failures, "retry_in", delay.Round(time.Millisecond).String())
 			return delay, true
 		}
 		loop.backoff.reset()
@@ -191,7 +201,7 @@ func (r *Registrar) step(ctx context.Context, loop *registrarLoop) (wait time.Du
 			return r.forgotten(loop, err), true
 		case err != nil:
 			failures := r.recordFailure(err)
-			r.log.Warn("eureka heartbeat failed", "error", err, "attempt", failures, "retry_in", r.cfg.RenewalInterval)
+			r.log.Warn("eureka heartbeat failed", "error", err, "attempt", failures, "retry_in", r.cfg.RenewalInterval.String())
 		default:
 			r.update(func(s *RegistrationStatus) { s.LastHeartbeat, s.Server, s.ConsecutiveFailures = now, server, 0 })
 		}
@@ -223,6 +233,48 @@ func (r *Registrar) readinessStatus(ctx context.Context) string {
 	return StatusUp
 }
 
+// MarkOutOfService sets the instance OUT_OF_SERVICE in Eureka and keeps it
+// so, whatever readiness says, while Run goes on renewing the lease: callers
+// that refresh their registry copy stop picking the instance, which still
+// answers those that have not. The first step of a graceful shutdown, before
+// Deregister. An instance not registered yet registers OUT_OF_SERVICE.
+// Safe to call more than once and when discovery is disabled.
+func (r *Registrar) MarkOutOfService(ctx context.Context) error {
+	if !r.cfg.Enabled() {
+		return nil
+	}
+	select {
+	case r.turn <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("eureka status %s: waiting for the registrar: %w", StatusOutOfService, ctx.Err())
+	}
+	defer func() { <-r.turn }()
+	select {
+	case <-r.stop:
+		return nil // deregistered already
+	default:
+	}
+	loop := &r.loop
+	loop.pinned = StatusOutOfService
+	if !loop.registered || loop.status == StatusOutOfService {
+		return nil
+	}
+	err := r.servers.setStatus(ctx, r.cfg.AppName, r.cfg.InstanceID(), StatusOutOfService)
+	switch {
+	case errors.Is(err, ErrInstanceNotFound):
+		r.forgotten(loop, err)
+		return nil
+	case err != nil:
+		r.recordFailure(err)
+		r.log.Warn("eureka status update failed", "status", StatusOutOfService, "error", err)
+		return err
+	}
+	loop.status = StatusOutOfService
+	r.update(func(s *RegistrationStatus) { s.Status, s.ConsecutiveFailures = StatusOutOfService, 0 })
+	r.log.Info("eureka status changed", "status", StatusOutOfService)
+	return nil
+}
+
 // Deregister removes the instance from Eureka and stops Run. Call it first
 // on shutdown, before draining HTTP, so that callers stop picking this
 // instance while it still answers. It is safe to call more than once and
@@ -248,7 +300,7 @@ func (r *Registrar) Deregister(ctx context.Context) error {
 	err := r.servers.deregister(ctx, r.cfg.AppName, r.cfg.InstanceID())
 	if err != nil {
 		r.recordFailure(err)
-		r.log.Warn("eureka deregistration failed; the lease will expire", "error", err, "lease", r.cfg.LeaseDuration)
+		r.log.Warn("eureka deregistration failed; the lease will expire", "error", err, "lease", r.cfg.LeaseDuration.String())
 		return err
 	}
 	r.update(func(s *RegistrationStatus) { s.Registered, s.Deregistered, s.Status = false, true, "" })

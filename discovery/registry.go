@@ -33,6 +33,7 @@ type Instance struct {
 	Port           int               `json:"port"`
 	Status         string            `json:"status"`
 	HomePageURL    string            `json:"homePageUrl,omitempty"`
+	StatusPageURL  string            `json:"statusPageUrl,omitempty"`
 	HealthCheckURL string            `json:"healthCheckUrl,omitempty"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 }
@@ -166,6 +167,7 @@ func convertApplications(apps *eureka.Applications) map[string][]Instance {
 				IPAddr:         info.IpAddr,
 				Status:         info.Status,
 				HomePageURL:    info.HomePageUrl,
+				StatusPageURL:  info.StatusPageUrl,
 				HealthCheckURL: info.HealthCheckUrl,
 			}
 			if info.Port != nil && info.Port.Enabled {

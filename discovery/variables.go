@@ -14,7 +14,9 @@ func Variables() []config.Variable {
 	seconds := func(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
 	return []config.Variable{
 		{Name: EnvURL, Help: "Eureka server URLs, comma-separated; empty disables registration and discovery"},
-		{Name: EnvAppName, Default: DefaultAppName, Help: "application name in the registry"},
+		{Name: EnvAppName, Default: DefaultAppName, Help: "application name in the registry (Spring Cloud needs a name without '_': it becomes a host name)"},
+		{Name: EnvVipAddress, Help: "vipAddress and secureVipAddress, the name Spring Cloud clients call; empty: the app name in lower case"},
+		{Name: EnvAppAliases, Default: DefaultAppAliases, Help: "further app names the same instance registers under (vip: the name in lower case), comma-separated, for the book's clients; " + NoAliases + ": none"},
 		{Name: EnvInstanceHostname, Help: "host name advertised to other services; empty: this host's"},
 		{Name: EnvInstanceIP, Help: "IP advertised to other services; empty: this host's"},
 		{Name: EnvPreferIPAddress, Help: "true: advertise and call instances by IP"},

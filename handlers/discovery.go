@@ -2,11 +2,13 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"syscall"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -16,17 +18,28 @@ import (
 // Discovery is what the API needs of client-side service discovery.
 type Discovery interface {
 	Instances(app string) (discovery.AppInstances, error)
-	Do(ctx context.Context, app, method, path string, body []byte) (*http.Response, error)
+	// StatusPage GETs the registered statusPageUrl of one UP instance of
+	// app and returns the instance's answer and which instance gave it.
+	StatusPage(ctx context.Context, app string) (*http.Response, discovery.Instance, error)
 }
+
+// Bounds of a call to another instance's status page, whatever the
+// request's own deadline.
+const (
+	peerTimeout   = 10 * time.Second
+	peerBodyLimit = 1 << 20
+)
 
 type appInput struct {
-	App string `path:"app" minLength:"1" maxLength:"100" pattern:"^[A-Za-z0-9_.-]+$" doc:"Eureka application name, e.g. SPORTS_SERVICE"`
+	App string `path:"app" minLength:"1" maxLength:"100" pattern:"^[A-Za-z0-9_.-]+$" doc:"Eureka application name, e.g. SPORTS-SERVICE"`
 }
 
-// RemoteInfo is another instance's /info, fetched through discovery.
-type RemoteInfo struct {
-	App  string    `json:"app" doc:"the application called"`
-	Info BuildInfo `json:"info" doc:"the /info of the instance that answered; its instance field says which one"`
+// peerAnswer is another instance's answer, passed through as it came.
+type peerAnswer struct {
+	Status      int
+	ContentType string `header:"Content-Type"`
+	Instance    string `header:"X-Discovery-Instance" doc:"instance id of the instance that answered"`
+	Body        []byte
 }
 
 func discoveryProblem(err error) huma.StatusError {
@@ -39,6 +52,22 @@ func discoveryProblem(err error) huma.StatusError {
 		return huma.Error503ServiceUnavailable(err.Error())
 	default:
 		return huma.Error502BadGateway("the remote instance did not answer: " + err.Error())
+	}
+}
+
+// peerProblem names what went wrong calling app's status page: a timeout
+// (504), a refused connection or another failure to get an answer (502).
+func peerProblem(app string, err error) huma.StatusError {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, discovery.ErrDisabled), errors.Is(err, discovery.ErrAppNotFound), errors.Is(err, discovery.ErrNoInstanceUp):
+		return discoveryProblem(err)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return huma.Error504GatewayTimeout(fmt.Sprintf("%s did not answer in time: %v", app, err))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return huma.Error502BadGateway(fmt.Sprintf("%s refused the connection: %v", app, err))
+	default:
+		return huma.Error502BadGateway(fmt.Sprintf("%s did not answer: %v", app, err))
 	}
 }
 
@@ -58,23 +87,36 @@ func registerDiscovery(api huma.API, d Discovery) {
 	})
 	huma.Register(api, huma.Operation{
 		OperationID: "discovery-call-info", Method: http.MethodGet, Path: "/ch11/discovery/{app}/info",
-		Summary: "Call another instance's /info through client-side load balancing",
-		Description: "Picks an UP instance of the application round-robin and fetches its /info, " +
-			"trying the next instance when one cannot be reached.",
-		Tags: tags, Errors: append([]int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusBadGateway}, commonErrors...),
-	}, func(ctx context.Context, in *appInput) (*bodyOutput[RemoteInfo], error) {
-		resp, err := d.Do(ctx, in.App, http.MethodGet, "/info", nil)
+		Summary: "Call another instance's status page through client-side load balancing",
+		Description: "Picks an UP instance of the application (EUREKA_LOAD_BALANCER) and GETs the `statusPageUrl` " +
+			"it registered (`/info` here, `/actuator/info` for Spring Boot), trying the next instance when one " +
+			"cannot be reached. The instance's status, Content-Type and body come back unchanged (redirects are " +
+			"not followed), with `X-Discovery-Instance` naming it. At most 1 MiB and 10 s; beyond, or when no " +
+			"instance answers, a problem document: 504 for a timeout, 502 otherwise.",
+		Tags: tags,
+		Responses: map[string]*huma.Response{
+			"200": {
+				Description: "The instance's answer, whatever its status and content type",
+				Content:     map[string]*huma.MediaType{"*/*": {Schema: &huma.Schema{Description: "the instance's body, as it sent it"}}},
+			},
+		},
+		Errors: append([]int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusBadGateway, http.StatusGatewayTimeout}, commonErrors...),
+	}, func(ctx context.Context, in *appInput) (*peerAnswer, error) {
+		ctx, cancel := context.WithTimeout(ctx, peerTimeout)
+		defer cancel()
+		resp, inst, err := d.StatusPage(ctx, in.App)
 		if err != nil {
-			return nil, discoveryProblem(err)
+			return nil, peerProblem(in.App, err)
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, discoveryProblem(fmt.Errorf("/info answered %s", resp.Status))
+		body, err := io.ReadAll(io.LimitReader(resp.Body, peerBodyLimit+1))
+		if err != nil {
+			return nil, peerProblem(in.App, fmt.Errorf("%s answered %s, then reading the body failed: %w", inst.InstanceID, resp.Status, err))
 		}
-		var info BuildInfo
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
-			return nil, discoveryProblem(fmt.Errorf("decode /info: %w", err))
+		if len(body) > peerBodyLimit {
+			return nil, huma.Error502BadGateway(fmt.Sprintf("%s (%s) answered %s with a body over %d bytes",
+				in.App, inst.InstanceID, resp.Status, peerBodyLimit))
 		}
-		return &bodyOutput[RemoteInfo]{Body: RemoteInfo{App: in.App, Info: info}}, nil
+		return &peerAnswer{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Instance: inst.InstanceID, Body: body}, nil
 	})
 }

@@ -23,7 +23,7 @@ import (
 var docsAssets embed.FS
 
 // registerDocs serves Swagger UI at /docs (FastAPI's URL) and its files
-// under /docs/.
+// under /docs/, and redirects / there.
 func registerDocs(r gin.IRoutes) {
 	ours, _ := fs.Sub(docsAssets, "docsassets")
 	page, _ := fs.ReadFile(ours, "index.html")
@@ -33,6 +33,10 @@ func registerDocs(r gin.IRoutes) {
 	for _, gz := range gzipped {
 		compressed[strings.TrimSuffix(gz, ".gz")], _ = fs.ReadFile(ours, gz)
 	}
+	// The root has no API: it sends a browser (or anyone following the
+	// host's address) to the docs. Eureka registers /docs itself as the
+	// home page, which answers 200 without a redirect.
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/docs") })
 	r.GET("/docs", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-cache")
 		c.Data(http.StatusOK, "text/html; charset=utf-8", page)

@@ -14,6 +14,9 @@ import (
 const (
 	StatusUp   = "UP"
 	StatusDown = "DOWN"
+	// StatusOutOfService is a component that works but takes no traffic:
+	// the service is draining before it stops.
+	StatusOutOfService = "OUT_OF_SERVICE"
 )
 
 // Component is one part of the service's health.

@@ -150,7 +150,7 @@ func NewRouter(o Options) *gin.Engine {
 		registerDiscovery(api, o.Discovery) // /ch11/discovery/{app}, /ch11/discovery/{app}/info
 	}
 	registerHealth(api, o.Health, o.ReadyTimeout, o.Build) // /health, /health/live, /health/ready, /info
-	registerDocs(r)                                        // /docs; /openapi.json comes from apiConfig
+	registerDocs(r)                                        // / (302 to /docs), /docs; /openapi.json comes from apiConfig
 
 	for _, add := range o.Routes {
 		add(r)

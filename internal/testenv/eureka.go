@@ -190,16 +190,18 @@ func (e *Eureka) dumpLog() {
 
 // RegisteredInstance is an instance as Eureka's REST API shows it in JSON.
 type RegisteredInstance struct {
-	InstanceID     string `json:"instanceId"`
-	HostName       string `json:"hostName"`
-	App            string `json:"app"`
-	IPAddr         string `json:"ipAddr"`
-	Status         string `json:"status"`
-	VIPAddress     string `json:"vipAddress"`
-	HomePageURL    string `json:"homePageUrl"`
-	StatusPageURL  string `json:"statusPageUrl"`
-	HealthCheckURL string `json:"healthCheckUrl"`
-	Port           struct {
+	InstanceID string `json:"instanceId"`
+	HostName   string `json:"hostName"`
+	App        string `json:"app"`
+	IPAddr     string `json:"ipAddr"`
+	Status     string `json:"status"`
+	VIPAddress string `json:"vipAddress"`
+	// SecureVIPAddress is the name Spring Cloud looks https instances up by.
+	SecureVIPAddress string `json:"secureVipAddress"`
+	HomePageURL      string `json:"homePageUrl"`
+	StatusPageURL    string `json:"statusPageUrl"`
+	HealthCheckURL   string `json:"healthCheckUrl"`
+	Port             struct {
 		Port    int    `json:"$"`
 		Enabled string `json:"@enabled"`
 	} `json:"port"`
@@ -412,4 +414,15 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// RefusingAddr returns a loopback host:port where nothing listens (it was
+// free a moment ago), for tests of a refused connection.
+func RefusingAddr(t testing.TB) string {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
