@@ -59,6 +59,19 @@ scale() {
   exit 1
 }
 
+# back to one instance. The app's SHUTDOWN_DELAY would make compose wait it
+# out for each instance removed: a first SIGTERM starts it, and compose's own
+# SIGTERM (the second) ends it, as `.ci/stack.sh down` does.
+scale_down() {
+  local id
+  for id in $(compose ps -q app); do
+    [[ $(docker inspect -f '{{index .Config.Labels "com.docker.compose.container-number"}}' "$id") == 1 ]] ||
+      docker kill --signal TERM "$id" >/dev/null
+  done
+  sleep 2
+  compose up -d --no-build --pull never --wait --scale app=1 >&2
+}
+
 # load N: wrk through the gateway with N instances; docker stats two thirds in.
 load() {
   local n=$1 out
@@ -82,7 +95,7 @@ load() {
   rm -f "$out"
 }
 
-trap 'compose up -d --no-build --pull never --wait --scale app=1 >/dev/null 2>&1 || true' EXIT
+trap 'scale_down >/dev/null 2>&1 || true' EXIT
 
 echo "## Measured in the running stack ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 scale 1
@@ -96,5 +109,5 @@ load 3
 echo
 echo "### After the load, back to 1 app instance"
 echo
-compose up -d --no-build --pull never --wait --scale app=1 >&2
+scale_down
 stats
