@@ -360,6 +360,12 @@ up() {
 down() {
   if docker info >/dev/null 2>&1; then
     log "docker compose down --volumes (project $project)"
+    # On SIGTERM the app serves on for SHUTDOWN_DELAY (95 s in compose) so
+    # that registry callers notice; a second SIGTERM (down's) ends that delay.
+    if [[ -n $(compose ps -q app 2>/dev/null) ]]; then
+      compose kill -s SIGTERM app >/dev/null 2>&1 || true
+      sleep 1
+    fi
     compose down --volumes --remove-orphans --timeout 30 || true
   fi
   engine_down

@@ -60,18 +60,3 @@ func requireTool(t testing.TB, path, apt string) string {
 	t.Skip(msg)
 	return ""
 }
-
-// artifactsDir is where screenshots and logs are kept: $ARTIFACTS_DIR/<test>
-// when set, else a directory that outlives the test (its path is logged).
-func artifactsDir(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("ARTIFACTS_DIR")
-	if base == "" {
-		base = filepath.Join(os.TempDir(), "sports-service-artifacts")
-	}
-	dir := filepath.Join(base, filepath.Base(t.Name()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}

@@ -101,7 +101,7 @@ func TestExportToJaeger(t *testing.T) {
 			defer cancelPoll()
 			complete := func(tr testenv.JaegerTrace) bool {
 				server, ok := serverSpan(tr)
-				return ok && len(mongoChildren(tr, server.SpanID)) >= 2
+				return ok && len(tr.MongoChildren(server.SpanID)) >= 2
 			}
 			for _, traceID := range []string{plainTraceID, parentTraceID} {
 				tr := jaeger.WaitForTrace(ctx, t, traceID, complete)
@@ -120,7 +120,7 @@ func TestExportToJaeger(t *testing.T) {
 					}
 				}
 				names := map[string]bool{}
-				for _, s := range mongoChildren(tr, server.SpanID) {
+				for _, s := range tr.MongoChildren(server.SpanID) {
 					names[s.OperationName] = true
 					if got, _ := s.Tag("db.name"); got != "sports" {
 						t.Errorf("mongo span %s: db.name %q", s.OperationName, got)
@@ -178,14 +178,4 @@ func serverSpan(tr testenv.JaegerTrace) (testenv.JaegerSpan, bool) {
 		}
 	}
 	return testenv.JaegerSpan{}, false
-}
-
-func mongoChildren(tr testenv.JaegerTrace, parentSpanID string) []testenv.JaegerSpan {
-	var children []testenv.JaegerSpan
-	for _, s := range tr.Spans {
-		if system, _ := s.Tag("db.system"); system == "mongodb" && s.ParentSpanID() == parentSpanID {
-			children = append(children, s)
-		}
-	}
-	return children
 }

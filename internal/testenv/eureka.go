@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -222,29 +223,20 @@ type RegisteredInstance struct {
 	} `json:"dataCenterInfo"`
 }
 
+// EurekaAt queries a Eureka server that runs elsewhere (a container of the
+// compose stack) at serviceURL (http://HOST:PORT/eureka); only the query
+// methods (App, Instance, Lookup) apply to it.
+func EurekaAt(serviceURL string) *Eureka {
+	return &Eureka{URL: serviceURL}
+}
+
 // App returns the instances of app from GET /eureka/apps/APP (JSON); none,
-// without error, when Eureka answers 404.
+// without error, when Eureka answers 404. A server in its default profile
+// serves this list from a response cache refreshed every 30 s.
 func (e *Eureka) App(app string) ([]RegisteredInstance, error) {
-	req, err := http.NewRequest(http.MethodGet, e.URL+"/apps/"+strings.ToUpper(app), nil)
-	if err != nil {
+	body, found, err := e.get("/apps/" + strings.ToUpper(app))
+	if err != nil || !found {
 		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
-		return nil, nil
-	default:
-		return nil, fmt.Errorf("GET %s: HTTP %d: %s", req.URL, resp.StatusCode, body)
 	}
 	var doc struct {
 		Application struct {
@@ -286,6 +278,50 @@ func (e *Eureka) Instance(app, id string) (*RegisteredInstance, error) {
 		}
 	}
 	return nil, nil
+}
+
+// Lookup returns the instance with id from GET /eureka/apps/APP/ID, or nil
+// when Eureka does not know it. Unlike App, the server answers this from
+// its registry directly, not from the response cache: a registration or a
+// cancellation shows at once.
+func (e *Eureka) Lookup(app, id string) (*RegisteredInstance, error) {
+	body, found, err := e.get("/apps/" + strings.ToUpper(app) + "/" + url.PathEscape(id))
+	if err != nil || !found {
+		return nil, err
+	}
+	var doc struct {
+		Instance RegisteredInstance `json:"instance"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", body, err)
+	}
+	return &doc.Instance, nil
+}
+
+// get GETs a path below the service URL as JSON; found is false on 404.
+func (e *Eureka) get(path string) (body []byte, found bool, err error) {
+	req, err := http.NewRequest(http.MethodGet, e.URL+path, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return nil, false, err
+	}
+	defer resp.Body.Close()
+	body, err = io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, false, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return body, true, nil
+	case http.StatusNotFound:
+		return nil, false, nil
+	default:
+		return nil, false, fmt.Errorf("GET %s: HTTP %d: %s", req.URL, resp.StatusCode, body)
+	}
 }
 
 // findEureka returns the server jar: $EUREKA_JAR, else the jar that

@@ -57,6 +57,12 @@ func JaegerBinary() (string, error) {
 	return filepath.Join(cacheDir, "sports-service", "jaeger", "jaeger-"+JaegerVersion), nil
 }
 
+// JaegerAt queries a Jaeger that runs elsewhere (a container of the compose
+// stack) at its query API base URL; only the query methods apply to it.
+func JaegerAt(queryURL string) *Jaeger {
+	return &Jaeger{QueryURL: queryURL, client: &http.Client{Timeout: 5 * time.Second}}
+}
+
 // StartJaeger starts Jaeger with in-memory storage on free loopback ports,
 // waits until it reports healthy and kills it when the test ends. When the
 // binary is missing it skips the test (fails it when CI=true).
@@ -327,6 +333,18 @@ func (s JaegerSpan) ParentSpanID() string {
 		}
 	}
 	return ""
+}
+
+// MongoChildren returns the MongoDB command spans (db.system=mongodb) whose
+// parent is the span parentSpanID.
+func (tr JaegerTrace) MongoChildren(parentSpanID string) []JaegerSpan {
+	var children []JaegerSpan
+	for _, s := range tr.Spans {
+		if system, _ := s.Tag("db.system"); system == "mongodb" && s.ParentSpanID() == parentSpanID {
+			children = append(children, s)
+		}
+	}
+	return children
 }
 
 // Services lists the service names Jaeger has received spans from.
