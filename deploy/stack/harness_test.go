@@ -441,27 +441,9 @@ func (s *stack) try(c *http.Client, method, path string, body any, header ...str
 	if !strings.HasPrefix(path, "http") {
 		url = gatewayURL + path
 	}
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return answer{}, err
-		}
-		r = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, url, r)
+	req, err := testenv.NewRequest(method, url, body, header...)
 	if err != nil {
 		return answer{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
 	}
 	start := time.Now()
 	resp, err := c.Do(req)
