@@ -80,6 +80,7 @@ func NewRegistrar(cfg Config, logger *slog.Logger, ready func(ctx context.Contex
 		startedAt: time.Now(),
 		turn:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
+		loop:      registrarLoop{backoff: newBackoff(initialRetryDelay, cfg.RetryMaxBackoff)},
 		state:     RegistrationStatus{Enabled: cfg.Enabled(), App: cfg.AppName},
 	}
 	if cfg.Enabled() {
@@ -148,9 +149,6 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 	}
 
 	loop := &r.loop
-	if loop.backoff == nil {
-		loop.backoff = newBackoff(initialRetryDelay, r.cfg.RetryMaxBackoff)
-	}
 	desired := loop.pinned
 	if desired == "" {
 		desired = r.readinessStatus(ctx)
