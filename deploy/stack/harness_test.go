@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/osms/sports-service/discovery"
 	"github.com/osms/sports-service/internal/testenv"
 )
 
@@ -386,7 +387,7 @@ func (s *stack) app() composeService { return s.config.Services["app"] }
 
 // eurekaApp and eurekaID name an app container in Eureka: the compose file
 // sets EUREKA_PREFER_IP_ADDRESS, so the instance id is IP:app:port.
-func (s *stack) eurekaApp() string { return s.app().env("EUREKA_APP_NAME", "SPORTS_SERVICE") }
+func (s *stack) eurekaApp() string { return s.app().env("EUREKA_APP_NAME", discovery.DefaultAppName) }
 
 func (s *stack) eurekaID(t testing.TB, c container) string {
 	return s.backendIP(t, c) + ":" + strings.ToLower(s.eurekaApp()) + ":" + s.appPort()
