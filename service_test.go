@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/osms/sports-service/internal/testenv"
 )
 
 // syncBuffer collects the service's log output; it is written by the
@@ -156,27 +158,9 @@ func (r response) JSON(t testing.TB, v any) {
 // do sends a request; body is JSON-encoded unless it is a string or nil.
 func (s *testService) do(t testing.TB, method, path string, body any, headers ...string) response {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := testenv.NewRequest(method, s.URL+path, body, headers...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

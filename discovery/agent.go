@@ -114,9 +114,6 @@ func (a *Agent) HTTPClient() *http.Client { return a.client.HTTPClient() }
 // Registrar returns the registrar of the primary app name.
 func (a *Agent) Registrar() *Registrar { return a.registrars[0] }
 
-// Registrars returns every registrar: the primary's, then the aliases'.
-func (a *Agent) Registrars() []*Registrar { return a.registrars }
-
 // Registry returns the registry cache.
 func (a *Agent) Registry() *Registry { return a.registry }
 

@@ -80,6 +80,7 @@ func NewRegistrar(cfg Config, logger *slog.Logger, ready func(ctx context.Contex
 		startedAt: time.Now(),
 		turn:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
+		loop:      registrarLoop{backoff: newBackoff(initialRetryDelay, cfg.RetryMaxBackoff)},
 		state:     RegistrationStatus{Enabled: cfg.Enabled(), App: cfg.AppName},
 	}
 	if cfg.Enabled() {
@@ -148,9 +149,6 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 	}
 
 	loop := &r.loop
-	if loop.backoff == nil {
-		loop.backoff = newBackoff(initialRetryDelay, r.cfg.RetryMaxBackoff)
-	}
 	desired := loop.pinned
 	if desired == "" {
 		desired = r.readinessStatus(ctx)
@@ -175,17 +173,8 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 	}
 
 	if desired != loop.status {
-		err := r.servers.setStatus(ctx, r.cfg.AppName, r.cfg.InstanceID(), desired)
-		switch {
-		case errors.Is(err, ErrInstanceNotFound):
-			return r.forgotten(loop, err), true
-		case err != nil:
-			failures := r.recordFailure(err)
-			r.log.Warn("eureka status update failed; will retry", "status", desired, "error", err, "attempt", failures)
-		default:
-			loop.status = desired
-			r.update(func(s *RegistrationStatus) { s.Status, s.ConsecutiveFailures = desired, 0 })
-			r.log.Info("eureka status changed", "status", desired)
+		if err := r.setStatus(ctx, loop, desired); errors.Is(err, ErrInstanceNotFound) {
+			return 0, true
 		}
 	}
 
@@ -207,6 +196,26 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 		}
 	}
 	return r.untilNext(loop), true
+}
+
+// setStatus changes the registered instance's status in Eureka and
+// records the outcome. On ErrInstanceNotFound the instance is marked
+// forgotten, to register again at once; on another error the next step
+// retries (desired still differs from loop.status).
+func (r *Registrar) setStatus(ctx context.Context, loop *registrarLoop, status string) error {
+	err := r.servers.setStatus(ctx, r.cfg.AppName, r.cfg.InstanceID(), status)
+	switch {
+	case errors.Is(err, ErrInstanceNotFound):
+		r.forgotten(loop, err)
+	case err != nil:
+		failures := r.recordFailure(err)
+		r.log.Warn("eureka status update failed; will retry", "status", status, "error", err, "attempt", failures)
+	default:
+		loop.status = status
+		r.update(func(s *RegistrationStatus) { s.Status, s.ConsecutiveFailures = status, 0 })
+		r.log.Info("eureka status changed", "status", status)
+	}
+	return err
 }
 
 // forgotten handles Eureka not knowing the instance (it restarted or evicted
@@ -259,20 +268,11 @@ func (r *Registrar) MarkOutOfService(ctx context.Context) error {
 	if !loop.registered || loop.status == StatusOutOfService {
 		return nil
 	}
-	err := r.servers.setStatus(ctx, r.cfg.AppName, r.cfg.InstanceID(), StatusOutOfService)
-	switch {
-	case errors.Is(err, ErrInstanceNotFound):
-		r.forgotten(loop, err)
-		return nil
-	case err != nil:
-		r.recordFailure(err)
-		r.log.Warn("eureka status update failed", "status", StatusOutOfService, "error", err)
-		return err
+	err := r.setStatus(ctx, loop, StatusOutOfService)
+	if errors.Is(err, ErrInstanceNotFound) {
+		return nil // Run registers it again, OUT_OF_SERVICE (pinned)
 	}
-	loop.status = StatusOutOfService
-	r.update(func(s *RegistrationStatus) { s.Status, s.ConsecutiveFailures = StatusOutOfService, 0 })
-	r.log.Info("eureka status changed", "status", StatusOutOfService)
-	return nil
+	return err
 }
 
 // Deregister removes the instance from Eureka and stops Run. Call it first

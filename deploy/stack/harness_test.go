@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/osms/sports-service/discovery"
 	"github.com/osms/sports-service/internal/testenv"
 )
 
@@ -386,7 +387,7 @@ func (s *stack) app() composeService { return s.config.Services["app"] }
 
 // eurekaApp and eurekaID name an app container in Eureka: the compose file
 // sets EUREKA_PREFER_IP_ADDRESS, so the instance id is IP:app:port.
-func (s *stack) eurekaApp() string { return s.app().env("EUREKA_APP_NAME", "SPORTS_SERVICE") }
+func (s *stack) eurekaApp() string { return s.app().env("EUREKA_APP_NAME", discovery.DefaultAppName) }
 
 func (s *stack) eurekaID(t testing.TB, c container) string {
 	return s.backendIP(t, c) + ":" + strings.ToLower(s.eurekaApp()) + ":" + s.appPort()
@@ -441,27 +442,9 @@ func (s *stack) try(c *http.Client, method, path string, body any, header ...str
 	if !strings.HasPrefix(path, "http") {
 		url = gatewayURL + path
 	}
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return answer{}, err
-		}
-		r = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, url, r)
+	req, err := testenv.NewRequest(method, url, body, header...)
 	if err != nil {
 		return answer{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
 	}
 	start := time.Now()
 	resp, err := c.Do(req)

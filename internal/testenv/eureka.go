@@ -387,15 +387,24 @@ func cachedMavenJar(dir, name string) (string, error) {
 		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), f)
 	}
 	key := sha256.Sum256(sums.Bytes())
-	cache := os.Getenv("SPORTS_SERVICE_CACHE")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("locate the jar cache: %w", err)
-		}
-		cache = filepath.Join(home, ".cache", "sports-service")
+	cache, err := cacheDir()
+	if err != nil {
+		return "", fmt.Errorf("locate the jar cache: %w", err)
 	}
 	return filepath.Join(cache, path.Base(dir), name+"-"+hex.EncodeToString(key[:])[:16]+".jar"), nil
+}
+
+// cacheDir is where the .ci scripts cache what they build:
+// $SPORTS_SERVICE_CACHE, else ~/.cache/sports-service.
+func cacheDir() (string, error) {
+	if cache := os.Getenv("SPORTS_SERVICE_CACHE"); cache != "" {
+		return cache, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".cache", "sports-service"), nil
 }
 
 // repoRoot walks up from the working directory (a package's folder under

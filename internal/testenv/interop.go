@@ -226,13 +226,9 @@ func EurekaPython(t testing.TB) string {
 	t.Helper()
 	python := os.Getenv(EnvEurekaPython)
 	if python == "" {
-		cache := os.Getenv("SPORTS_SERVICE_CACHE")
-		if cache == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cache = filepath.Join(home, ".cache", "sports-service")
+		cache, err := cacheDir()
+		if err != nil {
+			t.Fatal(err)
 		}
 		python = filepath.Join(cache, "interop-venv", "bin", "python")
 	}
