@@ -505,3 +505,78 @@ func TestTracingBackendDown(t *testing.T) {
 		}
 	}
 }
+
+// TestClientGoneIs499: a client that gives up while the database is slow is
+// logged and counted as 499 (nginx's "client closed request"), not as the
+// database's 503 (which error-ratio alerts count as the server's fault), on
+// the API and on the legacy mounts alike.
+func TestClientGoneIs499(t *testing.T) {
+	mongoURI, proxy := proxiedDatabase(t)
+	s := startService(t, map[string]string{"MONGODB_URI": mongoURI, "DB_TIMEOUT": "20s", "LOG_LEVEL": "info"})
+	expect(t, s.do(t, "POST", "/ch11/official/add", officialBody(1)), 201)
+	expect(t, s.do(t, "POST", "/ch11/game/add", gameBody(1, 1)), 201)
+
+	// Black-holed: every database call now waits for DB_TIMEOUT, far longer
+	// than the clients below wait for their answer.
+	proxy.Stall()
+	paths := []string{"/ch11/official/get/1", "/ch11/game/list/all", "/ch11/flask/schedule/games/1"}
+	for i, path := range paths {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Request-ID", fmt.Sprintf("gives-up-%d", i))
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			t.Fatalf("GET %s answered %s while the database was black-holed", path, resp.Status)
+		}
+		cancel()
+	}
+	proxy.Restore()
+
+	// The access lines and the metrics say 499 for each, and nothing is
+	// logged as the database's failure.
+	deadline := time.Now().Add(30 * time.Second) // a hang, not a timing assertion
+	for i, path := range paths {
+		marker := fmt.Sprintf(`"request_id":"gives-up-%d"`, i)
+		for {
+			line := lineWith(s.logsSoFar(t), `"msg":"request"`, marker)
+			if line != "" {
+				if !strings.Contains(line, `"status":499`) {
+					t.Errorf("GET %s after the client left: %s", path, line)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no access line for GET %s", path)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if logs := s.logsSoFar(t); strings.Contains(logs, "database unavailable") || strings.Contains(logs, `"status":503`) {
+		t.Errorf("a client that left was logged as the database's failure:\n%s", logs)
+	}
+	r := s.do(t, "GET", "/metrics", nil)
+	expect(t, r, 200)
+	for _, route := range []string{"/ch11/official/get/:id", "/ch11/game/list/all", "/ch11/flask/*path"} {
+		want := fmt.Sprintf(`code="499",method="GET",uri="%s"`, route)
+		if !strings.Contains(string(r.Body), want) {
+			t.Errorf("/metrics has no series with %s", want)
+		}
+	}
+}
+
+// lineWith returns the first line of logs that contains every marker.
+func lineWith(logs string, markers ...string) string {
+	for line := range strings.Lines(logs) {
+		found := true
+		for _, m := range markers {
+			found = found && strings.Contains(line, m)
+		}
+		if found {
+			return line
+		}
+	}
+	return ""
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/osms/sports-service/internal/httpstatus"
 	"github.com/osms/sports-service/models"
 	"github.com/osms/sports-service/repository"
 )
@@ -50,6 +51,10 @@ func (m errorMapper) problem(ctx context.Context, err error) huma.StatusError {
 		return huma.Error409Conflict(iu.Error(), details...)
 	case errors.Is(err, repository.ErrBadCredentials):
 		return huma.Error401Unauthorized("wrong username or password")
+	case errors.Is(err, repository.ErrUnavailable) && httpstatus.ClientGone(ctx):
+		// The client is gone and reads nothing: the status is for the
+		// access log and the metrics, and no fault of the database's.
+		return huma.NewError(httpstatus.ClientClosedRequest, "client closed the request")
 	case errors.Is(err, repository.ErrUnavailable):
 		m.logger.WarnContext(ctx, "database unavailable", "error", err)
 		return huma.Error503ServiceUnavailable("the database did not answer in time; retry later")

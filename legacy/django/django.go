@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/osms/sports-service/internal/httpstatus"
 	"github.com/osms/sports-service/legacy"
 	"github.com/osms/sports-service/models"
 	"github.com/osms/sports-service/repository"
@@ -285,6 +286,9 @@ func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error, us
 	switch {
 	case errors.Is(err, repository.ErrNotFound):
 		a.errorPage(w, r, http.StatusNotFound, "Not found", "That record does not exist (any more).", user)
+	case errors.Is(err, repository.ErrUnavailable) && httpstatus.ClientGone(r.Context()):
+		// Nobody reads it: the status is for the logs and metrics.
+		w.WriteHeader(httpstatus.ClientClosedRequest)
 	case errors.Is(err, repository.ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		a.errorPage(w, r, http.StatusServiceUnavailable, "Database unavailable", "The database is not answering. Please try again in a moment.", user)

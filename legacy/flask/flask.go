@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/osms/sports-service/internal/httpstatus"
 	"github.com/osms/sports-service/legacy"
 	"github.com/osms/sports-service/models"
 	"github.com/osms/sports-service/repository"
@@ -75,6 +76,11 @@ func (a *App) root(w http.ResponseWriter, r *http.Request) {
 // storeFailure answers a repository error that is not about the input.
 func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, repository.ErrUnavailable) {
+		if httpstatus.ClientGone(r.Context()) {
+			// Nobody reads it: the status is for the logs and metrics.
+			w.WriteHeader(httpstatus.ClientClosedRequest)
+			return
+		}
 		w.Header().Set("Retry-After", "5")
 		writeProblem(w, http.StatusServiceUnavailable, "the database is unavailable; try again shortly")
 		return
