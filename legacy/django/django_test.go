@@ -3,6 +3,7 @@ package django
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -237,6 +238,34 @@ func TestStoreUnavailable(t *testing.T) {
 	expect(t, r, http.StatusServiceUnavailable, "")
 	if !strings.Contains(r.body, "Database unavailable") {
 		t.Fatal(r.body)
+	}
+}
+
+// A client that left while the database was answering is logged as 499,
+// not as the database's 503.
+func TestStoreUnavailableAfterClientLeft(t *testing.T) {
+	s := newFakeSite(t)
+	for _, tt := range []struct {
+		name string
+		left bool
+		want int
+	}{
+		{"client waiting", false, http.StatusServiceUnavailable},
+		{"client gone", true, 499},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.left {
+				cancel()
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, mount+"/admin/players/", nil).WithContext(ctx)
+			s.app.storeFailure(rec, req, repository.ErrUnavailable, nil)
+			if rec.Code != tt.want {
+				t.Fatalf("status %d, want %d", rec.Code, tt.want)
+			}
+		})
 	}
 }
 
