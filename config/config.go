@@ -281,3 +281,13 @@ func ParseDotEnv(r io.Reader) (map[string]string, error) {
 	}
 	return values, sc.Err()
 }
+
+// ReadDotEnvFile reads the variables of the .env file at path.
+func ReadDotEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseDotEnv(f)
+}

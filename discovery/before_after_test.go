@@ -1,0 +1,37 @@
+package discovery
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/osms/sports-service/config"
+)
+
+// TestEnvExampleLoadsAsBefore: the .env.example of the commit before the move
+// to declarative configuration loads to the configuration the hand-written
+// loader made of it (testdata/env.example.golden; UPDATE_GOLDEN=1 rewrites).
+func TestEnvExampleLoadsAsBefore(t *testing.T) {
+	values, err := config.ReadDotEnvFile("../config/testdata/env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(func(k string) string { return values[k] }, 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%#v\n", c)
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		_ = os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile("testdata/env.example.golden", []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("testdata/env.example.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("loaded\n%s\nwant\n%s", got, want)
+	}
+}
