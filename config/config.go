@@ -9,229 +9,57 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// Config is everything the core service needs to start.
+// Config is everything the core service needs to start. Adding a setting is
+// adding a field: its tags name the variable, its default, its one-line help
+// (for .env.example and docs/configuration.md) and its rule (load.go lists
+// the tags).
 type Config struct {
-	// ListenAddr is the HTTP listen address, e.g. ":8000" (the seed's port).
-	ListenAddr string
-	// MongoURI selects an external MongoDB; empty means the embedded FerretDB.
-	MongoURI string
-	// Database is the MongoDB database name ("osms", the seed's).
-	Database string
-	// DataDir holds the embedded database's files.
-	DataDir string
-	// MongoMaxPoolSize bounds the driver's connection pool.
-	MongoMaxPoolSize uint64
-
-	LogLevel  slog.Level
-	LogFormat string // "json" or "text"
+	ListenAddr       string     `env:"LISTEN_ADDR" envDefault:":8000" validate:"hostport" help:"HTTP listen address"`
+	MongoURI         string     `env:"MONGODB_URI" help:"MongoDB connection string; empty starts the embedded FerretDB (SQLite) in DATA_DIR"`
+	Database         string     `env:"MONGODB_DATABASE" envDefault:"osms" validate:"required" help:"database name"`
+	DataDir          string     `env:"DATA_DIR" envDefault:"./data" validate:"required" help:"directory of the embedded database"`
+	MongoMaxPoolSize uint64     `env:"MONGODB_MAX_POOL_SIZE" envDefault:"100" validate:"min=1,max=10000" help:"maximum connections in the driver's pool (1..10000)"`
+	LogLevel         slog.Level `env:"LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
+	LogFormat        Lower      `env:"LOG_FORMAT" envDefault:"json" validate:"oneof=json text" help:"json or text"`
 	// LogFlushInterval batches log lines: they reach stdout at most this
 	// late (0: each line at once).
-	LogFlushInterval time.Duration
+	LogFlushInterval time.Duration `env:"LOG_FLUSH_INTERVAL" envDefault:"100ms" validate:"gte=0s" help:"log lines are written in batches at least this often (0s: each line at once); SIGTERM flushes, a crash loses at most this much"`
 
-	RequestTimeout  time.Duration
-	DBTimeout       time.Duration
-	ReadyTimeout    time.Duration
-	ShutdownTimeout time.Duration
+	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s" validate:"gt=0s" help:"deadline of one API request"`
+	DBTimeout       time.Duration `env:"DB_TIMEOUT" envDefault:"5s" validate:"gt=0s" help:"deadline of one database call (and of server selection)"`
+	ReadyTimeout    time.Duration `env:"READY_TIMEOUT" envDefault:"2s" validate:"gt=0s" help:"deadline of the readiness ping"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s" validate:"gt=0s" help:"time allowed to drain in-flight requests on SIGTERM, after SHUTDOWN_DELAY"`
 	// ShutdownDelay is how long the service keeps serving after SIGTERM,
 	// answering /health/ready with 503 and OUT_OF_SERVICE in Eureka, so
 	// that callers working from cached registry copies stop sending before
-	// it closes its listener (0: drain at once).
-	ShutdownDelay     time.Duration
-	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
+	// it closes its listener (0: drain at once). Beyond minutes is a typo
+	// (90m for 90s) that would outlast any orchestrator's grace period.
+	ShutdownDelay     time.Duration `env:"SHUTDOWN_DELAY" envDefault:"0s" validate:"gte=0s,lte=10m" help:"on SIGTERM, keep serving this long while /health/ready answers 503 and Eureka lists the instance OUT_OF_SERVICE, before draining (a second signal ends it); size it to the callers' registry caches (docs/deployment.md)"`
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s" validate:"gt=0s" help:"time allowed to read request headers"`
+	ReadTimeout       time.Duration `env:"READ_TIMEOUT" envDefault:"30s" validate:"gt=0s" help:"time allowed to read a whole request"`
+	WriteTimeout      time.Duration `env:"WRITE_TIMEOUT" envDefault:"0s" validate:"gte=0s" help:"time allowed to write a response (0: none, list/all streams)"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"120s" validate:"gt=0s" help:"keep-alive idle timeout"`
 
-	// BodyLimit is the largest request body accepted, in bytes.
-	BodyLimit int64
-	// APIToken, when set, is required as a bearer token on /ch11/* (except the legacy mounts).
-	APIToken string
-	// CORSOrigins lists the origins allowed by CORS; empty disables CORS.
-	CORSOrigins []string
-	// SessionKey signs the admin site's session cookies; empty means a random per-process key.
-	SessionKey string
+	BodyLimit   int64    `env:"BODY_LIMIT" envDefault:"1048576" validate:"min=1024,max=1073741824" help:"largest request body in bytes"`
+	APIToken    string   `env:"API_TOKEN" secret:"true" help:"when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>"`
+	CORSOrigins []string `env:"CORS_ALLOWED_ORIGINS" help:"comma-separated origins allowed by CORS; empty disables CORS"`
+	SessionKey  string   `env:"SESSION_KEY" secret:"true" validate:"omitempty,min=32" help:"secret that signs admin-site sessions (at least 32 bytes); empty: random per process"`
 }
 
-// Variable documents one environment variable: the .env.example file and the
-// README's configuration table are checked against this list in tests.
-type Variable struct {
-	Name    string
-	Default string
-	Help    string
-}
-
-// Variables lists every variable Load reads, with its default.
-func Variables() []Variable {
-	return []Variable{
-		{"LISTEN_ADDR", ":8000", "HTTP listen address"},
-		{"MONGODB_URI", "", "MongoDB connection string; empty starts the embedded FerretDB (SQLite) in DATA_DIR"},
-		{"MONGODB_DATABASE", "osms", "database name"},
-		{"DATA_DIR", "./data", "directory of the embedded database"},
-		{"MONGODB_MAX_POOL_SIZE", "100", "maximum connections in the driver's pool (1..10000)"},
-		{"LOG_LEVEL", "info", "debug, info, warn or error"},
-		{"LOG_FORMAT", "json", "json or text"},
-		{"LOG_FLUSH_INTERVAL", "100ms", "log lines are written in batches at least this often (0s: each line at once); SIGTERM flushes, a crash loses at most this much"},
-		{"REQUEST_TIMEOUT", "30s", "deadline of one API request"},
-		{"DB_TIMEOUT", "5s", "deadline of one database call (and of server selection)"},
-		{"READY_TIMEOUT", "2s", "deadline of the readiness ping"},
-		{"SHUTDOWN_DELAY", "0s", "on SIGTERM, keep serving this long while /health/ready answers 503 and Eureka lists the instance OUT_OF_SERVICE, before draining (a second signal ends it); size it to the callers' registry caches (docs/deployment.md)"},
-		{"SHUTDOWN_TIMEOUT", "15s", "time allowed to drain in-flight requests on SIGTERM, after SHUTDOWN_DELAY"},
-		{"READ_HEADER_TIMEOUT", "5s", "time allowed to read request headers"},
-		{"READ_TIMEOUT", "30s", "time allowed to read a whole request"},
-		{"WRITE_TIMEOUT", "0s", "time allowed to write a response (0: none, list/all streams)"},
-		{"IDLE_TIMEOUT", "120s", "keep-alive idle timeout"},
-		{"BODY_LIMIT", "1048576", "largest request body in bytes"},
-		{"API_TOKEN", "", "when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>"},
-		{"CORS_ALLOWED_ORIGINS", "", "comma-separated origins allowed by CORS; empty disables CORS"},
-		{"SESSION_KEY", "", "secret that signs admin-site sessions (at least 32 bytes); empty: random per process"},
-	}
-}
-
-// Load reads the configuration through getenv. A missing variable takes its
-// default from Variables.
-func Load(getenv func(string) string) (Config, error) {
-	r := reader{getenv: getenv}
-	c := Config{
-		ListenAddr:        r.str("LISTEN_ADDR"),
-		MongoURI:          r.str("MONGODB_URI"),
-		Database:          r.str("MONGODB_DATABASE"),
-		DataDir:           r.str("DATA_DIR"),
-		MongoMaxPoolSize:  uint64(r.intRange("MONGODB_MAX_POOL_SIZE", 1, 10000)),
-		LogLevel:          r.level("LOG_LEVEL"),
-		LogFormat:         r.oneOf("LOG_FORMAT", "json", "text"),
-		LogFlushInterval:  r.duration("LOG_FLUSH_INTERVAL", false),
-		RequestTimeout:    r.duration("REQUEST_TIMEOUT", true),
-		DBTimeout:         r.duration("DB_TIMEOUT", true),
-		ReadyTimeout:      r.duration("READY_TIMEOUT", true),
-		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", true),
-		ShutdownDelay:     r.duration("SHUTDOWN_DELAY", false),
-		ReadHeaderTimeout: r.duration("READ_HEADER_TIMEOUT", true),
-		ReadTimeout:       r.duration("READ_TIMEOUT", true),
-		WriteTimeout:      r.duration("WRITE_TIMEOUT", false),
-		IdleTimeout:       r.duration("IDLE_TIMEOUT", true),
-		BodyLimit:         int64(r.intRange("BODY_LIMIT", 1024, 1<<30)),
-		APIToken:          r.str("API_TOKEN"),
-		CORSOrigins:       r.list("CORS_ALLOWED_ORIGINS"),
-		SessionKey:        r.str("SESSION_KEY"),
-	}
-	if r.err == nil {
-		if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
-			r.fail("LISTEN_ADDR", c.ListenAddr, "must be host:port, e.g. :8000")
-		}
-	}
-	// A delay beyond minutes is a typo (90 instead of 90s is refused by
-	// the parser, 90m is not), and would outlast any orchestrator's grace.
-	if r.err == nil && c.ShutdownDelay > MaxShutdownDelay {
-		r.fail("SHUTDOWN_DELAY", c.ShutdownDelay.String(), "must be at most "+MaxShutdownDelay.String())
-	}
-	if r.err == nil && c.Database == "" {
-		r.fail("MONGODB_DATABASE", "", "must not be empty")
-	}
-	if r.err == nil && c.MongoURI == "" && c.DataDir == "" {
-		r.fail("DATA_DIR", "", "must not be empty when MONGODB_URI is unset")
-	}
-	if r.err == nil && c.SessionKey != "" && len(c.SessionKey) < 32 {
-		r.fail("SESSION_KEY", "(hidden)", "must be at least 32 bytes")
-	}
-	if r.err != nil {
-		return Config{}, r.err
-	}
-	return c, nil
-}
-
-// MaxShutdownDelay bounds SHUTDOWN_DELAY.
+// MaxShutdownDelay bounds SHUTDOWN_DELAY (its lte rule).
 const MaxShutdownDelay = 10 * time.Minute
 
-// ErrInvalid is wrapped by every error Load returns.
-var ErrInvalid = errors.New("invalid configuration")
+// Variables lists every variable Load reads, with its default.
+func Variables() []Variable { return VariablesOf[Config]() }
 
-type reader struct {
-	getenv func(string) string
-	err    error
-}
-
-func defaultOf(name string) string {
-	for _, v := range Variables() {
-		if v.Name == name {
-			return v.Default
-		}
-	}
-	panic("config: undocumented variable " + name)
-}
-
-func (r *reader) fail(name, value, rule string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s=%q %s", ErrInvalid, name, value, rule)
-	}
-}
-
-func (r *reader) str(name string) string {
-	if v := strings.TrimSpace(r.getenv(name)); v != "" {
-		return v
-	}
-	return defaultOf(name)
-}
-
-func (r *reader) list(name string) []string {
-	var out []string
-	for _, s := range strings.Split(r.str(name), ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func (r *reader) intRange(name string, lo, hi int64) int64 {
-	s := r.str(name)
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < lo || n > hi {
-		r.fail(name, s, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
-		return lo
-	}
-	return n
-}
-
-func (r *reader) duration(name string, positive bool) time.Duration {
-	s := r.str(name)
-	d, err := time.ParseDuration(s)
-	switch {
-	case err != nil:
-		r.fail(name, s, "must be a duration such as 5s or 250ms")
-	case positive && d <= 0:
-		r.fail(name, s, "must be a positive duration")
-	case d < 0:
-		r.fail(name, s, "must not be negative")
-	}
-	return d
-}
-
-func (r *reader) level(name string) slog.Level {
-	s := r.str(name)
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		r.fail(name, s, "must be debug, info, warn or error")
-	}
-	return l
-}
-
-func (r *reader) oneOf(name string, allowed ...string) string {
-	s := strings.ToLower(r.str(name))
-	for _, a := range allowed {
-		if s == a {
-			return s
-		}
-	}
-	r.fail(name, s, "must be one of "+strings.Join(allowed, ", "))
-	return allowed[0]
-}
+// Load reads the configuration through getenv; a blank or missing variable
+// takes its default.
+func Load(getenv func(string) string) (Config, error) { return Parse[Config](getenv) }
 
 // WithDotEnv returns a getenv that answers from the process environment first
 // and then from the KEY=VALUE lines of the file at path. A missing file is not

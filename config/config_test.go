@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +31,13 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	tests := []struct{ name, value, rule string }{
 		{"DB_TIMEOUT", "5", "duration"},
 		{"REQUEST_TIMEOUT", "0s", "positive"},
-		{"BODY_LIMIT", "12", "integer from 1024"},
-		{"MONGODB_MAX_POOL_SIZE", "lots", "integer"},
+		{"BODY_LIMIT", "12", "whole number from 1024"},
+		{"MONGODB_MAX_POOL_SIZE", "lots", "whole number"},
 		{"LOG_LEVEL", "verbose", "debug, info"},
 		{"LOG_FORMAT", "xml", "json, text"},
 		{"LISTEN_ADDR", "8000", "host:port"},
 		{"SESSION_KEY", "short", "32 bytes"},
-		{"SHUTDOWN_DELAY", "-1s", "must not be negative"},
+		{"SHUTDOWN_DELAY", "-1s", "not negative"},
 		{"SHUTDOWN_DELAY", "95", "duration"},
 		{"SHUTDOWN_DELAY", "11m", "at most 10m0s"},
 	}
@@ -88,5 +89,47 @@ func TestEnvironmentWinsOverDotEnv(t *testing.T) {
 	}
 	if _, err := WithDotEnv(env(), t.TempDir()+"/missing.env"); err != nil {
 		t.Errorf("a missing .env is an error: %v", err)
+	}
+}
+
+func TestValuesAreNormalised(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   func(string) string
+		check func(Config) bool
+	}{
+		{"blank is the default", env("LISTEN_ADDR", "  ", "BODY_LIMIT", ""), func(c Config) bool { return c.ListenAddr == ":8000" && c.BodyLimit == 1<<20 }},
+		{"values are trimmed", env("MONGODB_DATABASE", " games "), func(c Config) bool { return c.Database == "games" }},
+		{"list items are trimmed, empty ones dropped", env("CORS_ALLOWED_ORIGINS", " https://a.example , ,https://b.example,"),
+			func(c Config) bool { return strings.Join(c.CORSOrigins, "|") == "https://a.example|https://b.example" }},
+		{"LOG_FORMAT ignores case", env("LOG_FORMAT", "TEXT"), func(c Config) bool { return c.LogFormat == "text" }},
+		{"LOG_LEVEL ignores case", env("LOG_LEVEL", "WARN"), func(c Config) bool { return c.LogLevel == slog.LevelWarn }},
+		{"port 0 picks a free port", env("LISTEN_ADDR", "127.0.0.1:0"), func(c Config) bool { return c.ListenAddr == "127.0.0.1:0" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("%+v", c)
+			}
+		})
+	}
+}
+
+func TestEveryInvalidValueIsReportedOnOneLine(t *testing.T) {
+	_, err := Load(env("DB_TIMEOUT", "soon", "MONGODB_MAX_POOL_SIZE", "many", "BODY_LIMIT", "1", "API_TOKEN", "t", "SESSION_KEY", "tiny-secret"))
+	var problems Problems
+	if !errors.As(err, &problems) || len(problems) != 4 {
+		t.Fatalf("err = %v; want 4 problems", err)
+	}
+	var p *Problem
+	if !errors.As(err, &p) || p.Variable != "MONGODB_MAX_POOL_SIZE" {
+		t.Errorf("first problem %+v, want MONGODB_MAX_POOL_SIZE (declaration order)", p)
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "tiny-secret") {
+		t.Errorf("not one line, or shows the secret: %q", msg)
 	}
 }

@@ -11,8 +11,8 @@ package discovery
 import (
 	"errors"
 	"fmt"
+	"github.com/osms/sports-service/config"
 	"net"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-// Environment variables read by LoadConfig.
+// Environment variables read by LoadConfig (the settings struct's tags).
 const (
 	EnvURL                   = "EUREKA_URL"
 	EnvAppName               = "EUREKA_APP_NAME"
@@ -155,113 +155,73 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
 
 const nameRule = "must be 1 to 100 letters, digits, '-', '_' or '.', starting with a letter or digit"
 
-// ErrInvalidConfig is wrapped by every error LoadConfig and Validate return.
-var ErrInvalidConfig = errors.New("invalid discovery configuration")
+// ErrInvalidConfig is wrapped by every error LoadConfig and Validate return:
+// it is the configuration's ErrInvalid, so one errors.Is covers every setting.
+var ErrInvalidConfig = config.ErrInvalid
 
-// ConfigError names the variable that is wrong and the rule it breaks.
-type ConfigError struct {
-	Variable string
-	Value    string
-	Rule     string
+// ConfigError names the variable that is wrong and the rule it breaks, in the
+// wording of every other setting.
+type ConfigError = config.Problem
+
+func problem(variable, value, rule string) *ConfigError {
+	return &ConfigError{Variable: variable, Value: value, Rule: rule}
 }
 
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("%s=%q: %s", e.Variable, e.Value, e.Rule)
+// settings are the EUREKA_* variables as given; LoadConfig derives Config
+// from them (upper-cased names, seconds as durations, "none" aliases).
+type settings struct {
+	URLs         []string     `env:"EUREKA_URL" validate:"dive,httpurl" help:"Eureka server URLs, comma-separated; empty disables registration and discovery"`
+	AppName      string       `env:"EUREKA_APP_NAME" envDefault:"SPORTS-SERVICE" help:"application name in the registry (Spring Cloud needs a name without '_': it becomes a host name)"`
+	VipAddress   string       `env:"EUREKA_VIP_ADDRESS" help:"vipAddress and secureVipAddress, the name Spring Cloud clients call; empty: the app name in lower case"`
+	Aliases      []string     `env:"EUREKA_APP_ALIASES" envDefault:"SPORTS_SERVICE" help:"further app names the same instance registers under (vip: the name in lower case), comma-separated, for the book's clients; none: none"`
+	InstanceHost string       `env:"EUREKA_INSTANCE_HOSTNAME" help:"host name advertised to other services; empty: this host's"`
+	InstanceIP   string       `env:"EUREKA_INSTANCE_IP" validate:"omitempty,ip" help:"IP advertised to other services; empty: this host's"`
+	PreferIP     bool         `env:"EUREKA_PREFER_IP_ADDRESS" help:"true: advertise and call instances by IP"`
+	Renewal      int          `env:"EUREKA_LEASE_RENEWAL_INTERVAL_SECONDS" envDefault:"30" validate:"min=1" help:"heartbeat interval"`
+	Lease        int          `env:"EUREKA_LEASE_DURATION_SECONDS" envDefault:"90" validate:"min=1" help:"lease the registry grants without a heartbeat"`
+	Fetch        int          `env:"EUREKA_REGISTRY_FETCH_INTERVAL_SECONDS" envDefault:"30" validate:"min=1" help:"how often the registry is fetched for discovery"`
+	StatusCheck  int          `env:"EUREKA_STATUS_CHECK_INTERVAL_SECONDS" envDefault:"10" validate:"min=1" help:"how often readiness updates the UP/DOWN status"`
+	RetryBackoff int          `env:"EUREKA_RETRY_MAX_BACKOFF_SECONDS" envDefault:"30" validate:"min=1" help:"longest wait between registration attempts"`
+	Request      int          `env:"EUREKA_REQUEST_TIMEOUT_SECONDS" envDefault:"5" validate:"min=1" help:"deadline of one request to a Eureka server"`
+	LoadBalancer config.Lower `env:"EUREKA_LOAD_BALANCER" envDefault:"round-robin" validate:"oneof=round-robin random" help:"round-robin or random"`
 }
 
-// Unwrap lets callers test for ErrInvalidConfig with errors.Is.
-func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+// Variables lists every variable LoadConfig reads, with its default.
+func Variables() []config.Variable { return config.VariablesOf[settings]() }
 
 // LoadConfig reads the EUREKA_* variables through getenv. port is the port
 // the HTTP server listens on. An empty EUREKA_URL yields a disabled Config
 // and no error, so the service runs without a registry.
 func LoadConfig(getenv func(string) string, port int) (Config, error) {
+	in, err := config.Parse[settings](getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	seconds := func(n int) time.Duration { return time.Duration(n) * time.Second }
 	cfg := Config{
-		AppName:               DefaultAppName,
-		Aliases:               []string{DefaultAppAliases},
+		AppName:               strings.ToUpper(in.AppName),
+		VipAddress:            in.VipAddress,
+		InstanceHost:          in.InstanceHost,
+		InstanceIP:            in.InstanceIP,
+		PreferIPAddress:       in.PreferIP,
 		Port:                  port,
-		RenewalInterval:       DefaultRenewalInterval,
-		LeaseDuration:         DefaultLeaseDuration,
-		RegistryFetchInterval: DefaultRegistryFetchInterval,
-		StatusCheckInterval:   DefaultStatusCheckInterval,
-		RetryMaxBackoff:       DefaultRetryMaxBackoff,
-		RequestTimeout:        DefaultRequestTimeout,
-		LoadBalancer:          RoundRobin,
+		RenewalInterval:       seconds(in.Renewal),
+		LeaseDuration:         seconds(in.Lease),
+		RegistryFetchInterval: seconds(in.Fetch),
+		StatusCheckInterval:   seconds(in.StatusCheck),
+		RetryMaxBackoff:       seconds(in.RetryBackoff),
+		RequestTimeout:        seconds(in.Request),
+		LoadBalancer:          LoadBalancer(in.LoadBalancer),
 	}
-	var errs []error
-
-	if raw := strings.TrimSpace(getenv(EnvURL)); raw != "" {
-		for u := range strings.SplitSeq(raw, ",") {
-			u = strings.TrimSpace(u)
-			if u == "" {
-				continue
-			}
-			parsed, err := url.Parse(u)
-			if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-				errs = append(errs, &ConfigError{EnvURL, raw, "must be a comma-separated list of http(s) URLs such as http://registry:8761/eureka/"})
-				break
-			}
-			// The library joins paths with "/", so a trailing slash would
-			// give "//apps".
-			cfg.ServerURLs = append(cfg.ServerURLs, strings.TrimRight(u, "/"))
+	for _, u := range in.URLs {
+		// The library joins paths with "/", so a trailing slash would
+		// give "//apps".
+		cfg.ServerURLs = append(cfg.ServerURLs, strings.TrimRight(u, "/"))
+	}
+	if !(len(in.Aliases) == 1 && strings.EqualFold(in.Aliases[0], NoAliases)) {
+		for _, a := range in.Aliases {
+			cfg.Aliases = append(cfg.Aliases, strings.ToUpper(a))
 		}
-	}
-	if v := strings.TrimSpace(getenv(EnvAppName)); v != "" {
-		cfg.AppName = strings.ToUpper(v)
-	}
-	cfg.VipAddress = strings.TrimSpace(getenv(EnvVipAddress))
-	if v := strings.TrimSpace(getenv(EnvAppAliases)); v != "" {
-		cfg.Aliases = nil
-		if !strings.EqualFold(v, NoAliases) {
-			for a := range strings.SplitSeq(v, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					cfg.Aliases = append(cfg.Aliases, strings.ToUpper(a))
-				}
-			}
-		}
-	}
-	cfg.InstanceHost = strings.TrimSpace(getenv(EnvInstanceHostname))
-	cfg.InstanceIP = strings.TrimSpace(getenv(EnvInstanceIP))
-	if cfg.InstanceIP != "" && net.ParseIP(cfg.InstanceIP) == nil {
-		errs = append(errs, &ConfigError{EnvInstanceIP, cfg.InstanceIP, "must be an IP address"})
-	}
-	if v := strings.TrimSpace(getenv(EnvPreferIPAddress)); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, &ConfigError{EnvPreferIPAddress, v, "must be true or false"})
-		}
-		cfg.PreferIPAddress = b
-	}
-
-	seconds := []struct {
-		name string
-		dst  *time.Duration
-	}{
-		{EnvRenewalInterval, &cfg.RenewalInterval},
-		{EnvLeaseDuration, &cfg.LeaseDuration},
-		{EnvRegistryFetchInterval, &cfg.RegistryFetchInterval},
-		{EnvStatusCheckInterval, &cfg.StatusCheckInterval},
-		{EnvRetryMaxBackoff, &cfg.RetryMaxBackoff},
-		{EnvRequestTimeout, &cfg.RequestTimeout},
-	}
-	for _, s := range seconds {
-		v := strings.TrimSpace(getenv(s.name))
-		if v == "" {
-			continue
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, &ConfigError{s.name, v, "must be a whole number of seconds, at least 1"})
-			continue
-		}
-		*s.dst = time.Duration(n) * time.Second
-	}
-	if v := strings.TrimSpace(getenv(EnvLoadBalancer)); v != "" {
-		cfg.LoadBalancer = LoadBalancer(strings.ToLower(v))
-	}
-
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
 	}
 	if !cfg.Enabled() {
 		return cfg, nil
@@ -282,26 +242,26 @@ func LoadConfig(getenv func(string) string, port int) (Config, error) {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Port < 1 || c.Port > 65535 {
-		errs = append(errs, &ConfigError{"port", strconv.Itoa(c.Port), "must be between 1 and 65535"})
+		errs = append(errs, problem("port", strconv.Itoa(c.Port), "must be between 1 and 65535"))
 	}
 	if !validName.MatchString(c.AppName) {
-		errs = append(errs, &ConfigError{EnvAppName, c.AppName, nameRule})
+		errs = append(errs, problem(EnvAppName, c.AppName, nameRule))
 	}
 	if c.VipAddress != "" && !validName.MatchString(c.VipAddress) {
-		errs = append(errs, &ConfigError{EnvVipAddress, c.VipAddress, nameRule})
+		errs = append(errs, problem(EnvVipAddress, c.VipAddress, nameRule))
 	}
 	seen := map[string]bool{strings.ToUpper(c.AppName): true}
 	for _, a := range c.Aliases {
 		switch {
 		case !validName.MatchString(a):
-			errs = append(errs, &ConfigError{EnvAppAliases, a, nameRule + ", or " + NoAliases})
+			errs = append(errs, problem(EnvAppAliases, a, nameRule+", or "+NoAliases))
 		case seen[strings.ToUpper(a)]:
-			errs = append(errs, &ConfigError{EnvAppAliases, a, "must differ from " + EnvAppName + " and from each other"})
+			errs = append(errs, problem(EnvAppAliases, a, "must differ from "+EnvAppName+" and from each other"))
 		}
 		seen[strings.ToUpper(a)] = true
 	}
 	if c.Enabled() && (c.InstanceHost == "" || c.InstanceIP == "") {
-		errs = append(errs, &ConfigError{EnvInstanceHostname + "/" + EnvInstanceIP, c.InstanceHost + "/" + c.InstanceIP, "host name and IP must both be known"})
+		errs = append(errs, problem(EnvInstanceHostname+"/"+EnvInstanceIP, c.InstanceHost+"/"+c.InstanceIP, "host name and IP must both be known"))
 	}
 	positive := []struct {
 		name string
@@ -316,16 +276,16 @@ func (c Config) Validate() error {
 	}
 	for _, p := range positive {
 		if p.d <= 0 {
-			errs = append(errs, &ConfigError{p.name, p.d.String(), "must be positive"})
+			errs = append(errs, problem(p.name, p.d.String(), "must be positive"))
 		}
 	}
 	// Eureka evicts an instance whose lease ran out; a lease no longer than
 	// the renewal interval would expire between two heartbeats.
 	if c.LeaseDuration <= c.RenewalInterval {
-		errs = append(errs, &ConfigError{EnvLeaseDuration, c.LeaseDuration.String(), "must be longer than " + EnvRenewalInterval + " (" + c.RenewalInterval.String() + ")"})
+		errs = append(errs, problem(EnvLeaseDuration, c.LeaseDuration.String(), "must be longer than "+EnvRenewalInterval+" ("+c.RenewalInterval.String()+")"))
 	}
 	if c.LoadBalancer != RoundRobin && c.LoadBalancer != Random {
-		errs = append(errs, &ConfigError{EnvLoadBalancer, string(c.LoadBalancer), "must be round-robin or random"})
+		errs = append(errs, problem(EnvLoadBalancer, string(c.LoadBalancer), "must be round-robin or random"))
 	}
 	return errors.Join(errs...)
 }
@@ -338,7 +298,7 @@ func (c *Config) detectInstanceAddress() error {
 	if c.InstanceIP == "" {
 		ip, err := firstNonLoopbackIP()
 		if err != nil {
-			return &ConfigError{EnvInstanceIP, "", "not set and could not be detected: " + err.Error()}
+			return problem(EnvInstanceIP, "", "not set and could not be detected: "+err.Error())
 		}
 		c.InstanceIP = ip
 	}

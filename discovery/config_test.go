@@ -117,16 +117,16 @@ func TestLoadConfigErrors(t *testing.T) {
 		variable string
 		rule     string
 	}{
-		{"URL without scheme", map[string]string{EnvURL: "eureka:8761"}, 8080, EnvURL, "http(s) URLs"},
-		{"URL with another scheme", map[string]string{EnvURL: "ftp://e/eureka"}, 8080, EnvURL, "http(s) URLs"},
+		{"URL without scheme", map[string]string{EnvURL: "eureka:8761"}, 8080, EnvURL, "http(s) URL"},
+		{"URL with another scheme", map[string]string{EnvURL: "ftp://e/eureka"}, 8080, EnvURL, "http(s) URL"},
 		{"bad IP", map[string]string{EnvInstanceIP: "10.0.0"}, 8080, EnvInstanceIP, "must be an IP address"},
-		{"renewal not a number", map[string]string{EnvRenewalInterval: "30s"}, 8080, EnvRenewalInterval, "whole number of seconds"},
+		{"renewal not a number", map[string]string{EnvRenewalInterval: "30s"}, 8080, EnvRenewalInterval, "whole number"},
 		{"renewal zero", map[string]string{EnvRenewalInterval: "0"}, 8080, EnvRenewalInterval, "at least 1"},
 		{"lease negative", map[string]string{EnvLeaseDuration: "-5"}, 8080, EnvLeaseDuration, "at least 1"},
 		{"lease not above renewal", map[string]string{EnvRenewalInterval: "30", EnvLeaseDuration: "30"}, 8080, EnvLeaseDuration, "must be longer than"},
 		{"fetch interval", map[string]string{EnvRegistryFetchInterval: "x"}, 8080, EnvRegistryFetchInterval, "whole number"},
 		{"prefer IP", map[string]string{EnvPreferIPAddress: "yes please"}, 8080, EnvPreferIPAddress, "true or false"},
-		{"load balancer", map[string]string{EnvLoadBalancer: "least-loaded"}, 8080, EnvLoadBalancer, "round-robin or random"},
+		{"load balancer", map[string]string{EnvLoadBalancer: "least-loaded"}, 8080, EnvLoadBalancer, "round-robin, random"},
 		{"port", map[string]string{}, 0, "port", "between 1 and 65535"},
 		{"app name with a slash", map[string]string{EnvAppName: "a/b"}, 8080, EnvAppName, "letters, digits"},
 		{"vip with a space", map[string]string{EnvVipAddress: "sports service"}, 8080, EnvVipAddress, "letters, digits"},

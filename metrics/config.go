@@ -1,12 +1,6 @@
 package metrics
 
-import (
-	"errors"
-	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
-)
+import "github.com/osms/sports-service/config"
 
 // Environment variables read by LoadConfig.
 const (
@@ -15,53 +9,30 @@ const (
 	EnvPath        = "METRICS_PATH"         // where the exposition is served
 )
 
-// Defaults.
+// Defaults, for a Config built in code; they equal the envDefault tags
+// (TestLoadConfig's "defaults" case).
 const (
-	DefaultAppName     = "osms" // the seed's PrometheusMiddleware(app_name="osms")
-	DefaultSlowSeconds = 5      // gin-metrics' own default
+	DefaultAppName     = "osms"
+	DefaultSlowSeconds = 5
 	DefaultPath        = "/metrics"
 )
 
 // Config configures the Prometheus metrics.
 type Config struct {
-	// AppName is the value of the app_name label carried by every series.
-	AppName string
-	// SlowSeconds is the slow-request threshold. gin-metrics counts a
+	// AppName is the value of the app_name label carried by every series
+	// (the seed's PrometheusMiddleware(app_name="osms")).
+	AppName string `env:"METRICS_APP_NAME" envDefault:"osms" validate:"labelvalue" help:"app_name label on every series"`
+	// SlowSeconds is the slow-request threshold (gin-metrics' default). gin-metrics counts a
 	// request as slow when its latency truncated to whole seconds exceeds
 	// it, i.e. from SlowSeconds+1 seconds on.
-	SlowSeconds int
+	SlowSeconds int `env:"METRICS_SLOW_SECONDS" envDefault:"5" validate:"min=0,max=3600" help:"a request slower than this many whole seconds counts as slow"`
 	// Path serves the exposition; requests to it are not counted.
-	Path string
+	Path string `env:"METRICS_PATH" envDefault:"/metrics" validate:"urlpath" help:"path of the Prometheus exposition"`
 }
-
-var labelValueRe = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
 
 // LoadConfig reads the metrics configuration through getenv. An invalid
 // value yields a one-line error naming the variable and the rule.
-func LoadConfig(getenv func(string) string) (Config, error) {
-	cfg := Config{AppName: DefaultAppName, SlowSeconds: DefaultSlowSeconds, Path: DefaultPath}
-	var problems []string
-	if v := strings.TrimSpace(getenv(EnvAppName)); v != "" {
-		if !labelValueRe.MatchString(v) {
-			problems = append(problems, fmt.Sprintf("%s=%q must be 1 to 64 letters, digits, '_', '.' or '-'", EnvAppName, v))
-		}
-		cfg.AppName = v
-	}
-	if v := strings.TrimSpace(getenv(EnvSlowSeconds)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 3600 {
-			problems = append(problems, fmt.Sprintf("%s=%q must be a whole number of seconds from 0 to 3600", EnvSlowSeconds, v))
-		}
-		cfg.SlowSeconds = n
-	}
-	if v := strings.TrimSpace(getenv(EnvPath)); v != "" {
-		if !strings.HasPrefix(v, "/") || strings.ContainsAny(v, ":*? ") {
-			problems = append(problems, fmt.Sprintf("%s=%q must be a plain absolute path like /metrics", EnvPath, v))
-		}
-		cfg.Path = v
-	}
-	if len(problems) > 0 {
-		return Config{}, errors.New("metrics configuration: " + strings.Join(problems, "; "))
-	}
-	return cfg, nil
-}
+func LoadConfig(getenv func(string) string) (Config, error) { return config.Parse[Config](getenv) }
+
+// Variables lists every variable LoadConfig reads, with its default.
+func Variables() []config.Variable { return config.VariablesOf[Config]() }

@@ -292,7 +292,7 @@ func TestLoadConfig(t *testing.T) {
 		want    Config
 		wantErr string
 	}{
-		{name: "defaults", want: Config{AppName: "osms", SlowSeconds: 5, Path: "/metrics"}},
+		{name: "defaults", want: Config{AppName: DefaultAppName, SlowSeconds: DefaultSlowSeconds, Path: DefaultPath}},
 		{name: "all set", vars: map[string]string{EnvAppName: "osms-eu", EnvSlowSeconds: "2", EnvPath: "/internal/metrics"}, want: Config{AppName: "osms-eu", SlowSeconds: 2, Path: "/internal/metrics"}},
 		{name: "bad app name", vars: map[string]string{EnvAppName: "osms app"}, wantErr: EnvAppName},
 		{name: "bad slow", vars: map[string]string{EnvSlowSeconds: "1.5"}, wantErr: EnvSlowSeconds},
