@@ -31,197 +31,317 @@ import (
 
 // run starts the service and blocks until ctx is cancelled (SIGINT/SIGTERM)
 // and the shutdown has finished. Tests call it directly.
+//
+// It reads as the start-up's table of contents: each step is a function
+// below, in this order, and returns what stops it, deferred here so that
+// everything stops in reverse order (the spans last, then the log lines).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 1 {
-		switch args[1] {
-		case "healthcheck":
-			return healthcheck(ctx, getenv, stdout)
-		case "version", "-version", "--version":
-			fmt.Fprintln(stdout, buildInfo().Version)
-			return nil
-		default:
-			return fmt.Errorf("unknown command %q (want no argument, healthcheck or version)", args[1])
-		}
+		return command(ctx, args[1], getenv, stdout)
 	}
+	getenv, cfg, err := loadConfiguration(getenv)
+	if err != nil {
+		return err
+	}
+	out, flushLogs := startLogging(cfg.service, stdout)
+	defer flushLogs()
+	obs, stopTelemetry, err := startTelemetry(ctx, cfg, out)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
+	db, closeDatabase, err := openDatabase(ctx, cfg.service, out, obs)
+	if err != nil {
+		return err
+	}
+	defer closeDatabase()
+	ln, err := listen(cfg.service, out)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	agent, stopRegistration, err := startRegistration(ctx, getenv, cfg.service, ln, db, out)
+	if err != nil {
+		return err
+	}
+	defer stopRegistration()
+	srv, serveErr, err := startServer(ctx, cfg, ln, db, agent, out, obs)
+	if err != nil {
+		return err
+	}
+	signalled, err := wait(ctx, serveErr)
+	if err != nil {
+		return err
+	}
+	return shutdown(cfg.service, signalled, srv, serveErr, agent, out)
+}
 
+// command runs the sub-command named in args[1].
+func command(ctx context.Context, name string, getenv func(string) string, stdout io.Writer) error {
+	switch name {
+	case "healthcheck":
+		return healthcheck(ctx, getenv, stdout)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, buildInfo().Version)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (want no argument, healthcheck or version)", name)
+}
+
+// settings are the configurations of the packages that read the
+// environment (discovery's is read at registration, once the port is known).
+type settings struct {
+	service config.Config
+	tracing telemetry.Config
+	metrics metrics.Config
+}
+
+// loadConfiguration reads .env under the environment and every package's
+// settings; the first invalid one stops the start-up.
+func loadConfiguration(getenv func(string) string) (func(string) string, settings, error) {
 	getenv, err := config.WithDotEnv(getenv, envFile(getenv))
 	if err != nil {
-		return err
+		return nil, settings{}, err
 	}
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
+	var s settings
+	if s.service, err = config.Load(getenv); err != nil {
+		return nil, settings{}, err
 	}
-	tcfg, err := telemetry.LoadConfig(getenv)
-	if err != nil {
-		return err
+	if s.tracing, err = telemetry.LoadConfig(getenv); err != nil {
+		return nil, settings{}, err
 	}
-	mcfg, err := metrics.LoadConfig(getenv)
-	if err != nil {
-		return err
+	if s.metrics, err = metrics.LoadConfig(getenv); err != nil {
+		return nil, settings{}, err
 	}
-	// Everything the process writes to stdout goes through one batching
-	// writer: lines never interleave, and a request does not pay a system
-	// call for its access line. Flushed last, after the "stopped" line.
-	logOut := logbuf.New(stdout, cfg.LogFlushInterval)
-	defer logOut.Close()
-	stdout = logOut
-	logger, accessLog := newLoggers(cfg, stdout)
-	info := buildInfo()
+	return getenv, s, nil
+}
 
-	tracing, err := telemetry.New(ctx, tcfg, info.Version, stdout)
-	if err != nil {
-		return err
+// output is where the service writes: its loggers, the batching stdout
+// under them, and what it knows about its own build.
+type output struct {
+	stdout    io.Writer
+	logger    *slog.Logger
+	accessLog handlers.AccessLog
+	info      *handlers.BuildInfo
+	// closeTimeout bounds each stop step, so that an unreachable
+	// dependency cannot hang the exit.
+	closeTimeout time.Duration
+}
+
+// closeWithin runs close within the shutdown timeout and logs its error.
+func (o output) closeWithin(what string, close func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.closeTimeout)
+	defer cancel()
+	if err := close(ctx); err != nil {
+		o.logger.Error(what, "error", err)
 	}
-	// Deferred closes run within the shutdown timeout each, so that an
-	// unreachable dependency cannot hang the exit.
-	closeWithin := func(what string, close func(context.Context) error) {
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := close(ctx); err != nil {
-			logger.Error(what, "error", err)
+}
+
+// startLogging puts everything the process writes to stdout through one
+// batching writer: lines never interleave, and a request does not pay a
+// system call for its access line. The returned flush runs last, after the
+// "stopped" line.
+func startLogging(cfg config.Config, stdout io.Writer) (output, func()) {
+	logOut := logbuf.New(stdout, cfg.LogFlushInterval)
+	logger, accessLog := newLoggers(cfg, logOut)
+	info := buildInfo()
+	return output{stdout: logOut, logger: logger, accessLog: accessLog, info: &info, closeTimeout: cfg.ShutdownTimeout},
+		func() { logOut.Close() }
+}
+
+// observability is what the telemetry step gives the later ones.
+type observability struct {
+	tracing *telemetry.Provider
+	monitor *metrics.Metrics
+}
+
+// startTelemetry starts the span exporter and the metrics; the returned stop
+// flushes the spans, last of the dependencies, after the server and the
+// database made theirs.
+func startTelemetry(ctx context.Context, cfg settings, out output) (observability, func(), error) {
+	tracing, err := telemetry.New(ctx, cfg.tracing, out.info.Version, out.stdout)
+	if err != nil {
+		return observability{}, nil, err
+	}
+	stop := func() { out.closeWithin("flush spans", tracing.Shutdown) }
+	monitor, err := metrics.New(cfg.metrics)
+	if err != nil {
+		stop()
+		return observability{}, nil, err
+	}
+	return observability{tracing: tracing, monitor: monitor}, stop, nil
+}
+
+// openDatabase starts the embedded FerretDB when no MongoDB is configured,
+// connects the store and creates the indexes in the background, retried
+// until the database answers: the service starts (and reports not-ready)
+// while it is down.
+func openDatabase(ctx context.Context, cfg config.Config, out output, obs observability) (*repository.Store, func(), error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
 		}
 	}
-	// Last, after the server and the database: flush the spans they made.
-	defer closeWithin("flush spans", tracing.Shutdown)
-	monitor, err := metrics.New(mcfg)
-	if err != nil {
-		return err
-	}
-
-	// The database: an external MongoDB, or the embedded FerretDB.
 	mongoURI := cfg.MongoURI
-	info.Database = "mongodb " + redactURI(mongoURI)
+	out.info.Database = "mongodb " + redactURI(mongoURI)
 	if mongoURI == "" {
 		if !embeddeddb.Available {
-			return embeddeddb.ErrNotBuiltIn
+			return nil, nil, embeddeddb.ErrNotBuiltIn
 		}
 		// FerretDB logs every closed session at warn level: keep its errors.
-		ferretLogger := slog.New(handlers.LogHandler(slog.NewJSONHandler(stdout,
+		ferretLogger := slog.New(handlers.LogHandler(slog.NewJSONHandler(out.stdout,
 			&slog.HandlerOptions{Level: slog.LevelError}))).With("component", "ferretdb")
 		db, err := embeddeddb.Start(cfg.DataDir, ferretLogger)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		defer closeWithin("stop embedded database", db.Stop)
+		stops = append(stops, func() { out.closeWithin("stop embedded database", db.Stop) })
 		mongoURI = db.URI()
-		info.Database = "embedded FerretDB (SQLite) in " + cfg.DataDir
+		out.info.Database = "embedded FerretDB (SQLite) in " + cfg.DataDir
 	}
-	logger.Info("database", "database", info.Database, "name", cfg.Database)
+	out.logger.Info("database", "database", out.info.Database, "name", cfg.Database)
 
 	hasher, err := password.NewHasher(password.DefaultParams())
 	if err != nil {
-		return err
+		stop()
+		return nil, nil, err
 	}
 	store, err := repository.Open(mongoURI, repository.Options{
 		Database: cfg.Database, Timeout: cfg.DBTimeout, MaxPoolSize: cfg.MongoMaxPoolSize,
 		CommandMonitor: telemetry.CombineCommandMonitors(
-			tracing.CommandMonitor(), monitor.CommandMonitor()),
-		PoolMonitor: monitor.PoolMonitor(),
+			obs.tracing.CommandMonitor(), obs.monitor.CommandMonitor()),
+		PoolMonitor: obs.monitor.PoolMonitor(),
 	}, hasher)
 	if err != nil {
-		return err
+		stop()
+		return nil, nil, err
 	}
-	defer closeWithin("close database client", store.Close)
+	stops = append(stops, func() { out.closeWithin("close database client", store.Close) })
 
-	// Indexes are created in the background, retried until the database
-	// answers: the service starts (and reports not-ready) while it is down.
 	indexCtx, stopIndexing := context.WithCancel(ctx)
-	defer stopIndexing()
-	go ensureIndexes(indexCtx, store, logger)
+	stops = append(stops, stopIndexing)
+	go ensureIndexes(indexCtx, store, out.logger)
+	return store, stop, nil
+}
 
+// listen opens the listener before registration, which needs its port.
+func listen(cfg config.Config, out output) (net.Listener, error) {
 	if cfg.APIToken == "" {
-		logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
+		out.logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
 	}
-
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	defer ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
 	hostname, _ := os.Hostname()
-	info.Instance = net.JoinHostPort(hostname, strconv.Itoa(port))
+	out.info.Instance = net.JoinHostPort(hostname, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	return ln, nil
+}
 
+// startRegistration registers the instance in Eureka (when EUREKA_URL is
+// set) and keeps its UP/DOWN status current from readiness; the returned
+// stop ends the agent's loop. The agent outlives ctx, so that the shutdown
+// can still mark it OUT_OF_SERVICE and deregister it.
+func startRegistration(ctx context.Context, getenv func(string) string, cfg config.Config, ln net.Listener, db pinger, out output) (*discoveryAgent, func(), error) {
 	readiness := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
 		defer cancel()
-		return store.Ping(ctx)
+		return db.Ping(ctx)
 	}
-	state := &lifecycle{}
-	agent, err := newDiscovery(getenv, port, logger, readiness, info.Version)
+	agent, err := newDiscovery(getenv, ln.Addr().(*net.TCPAddr).Port, out.logger, readiness, out.info.Version)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopAgent()
 	if agent.Enabled() {
 		go agent.Run(agentCtx)
 	}
+	return agent, stopAgent, nil
+}
 
-	mounts, err := legacyMounts(cfg, store, logger)
+// server is the HTTP server and the serving state its readiness reports.
+type server struct {
+	*http.Server
+	state *lifecycle
+}
+
+// startServer builds the router (API, legacy mounts, health, metrics,
+// tracing) and serves ln in the background; its result arrives on the
+// returned channel. The shutdown step stops it.
+func startServer(ctx context.Context, cfg settings, ln net.Listener, store *repository.Store, agent *discoveryAgent,
+	out output, obs observability) (server, <-chan error, error) {
+	mounts, err := legacyMounts(cfg.service, store, out.logger)
 	if err != nil {
-		return err
+		return server{}, nil, err
 	}
-
+	state := &lifecycle{}
 	router := handlers.NewRouter(handlers.Options{
 		Mounts: mounts,
 		Observe: []func(*gin.Engine){
-			monitor.Use, // first: /metrics is neither traced nor access-logged
-			func(e *gin.Engine) { e.Use(telemetry.Middleware(tcfg.ServiceName, tracing)...) },
+			obs.monitor.Use, // first: /metrics is neither traced nor access-logged
+			func(e *gin.Engine) { e.Use(telemetry.Middleware(cfg.tracing.ServiceName, obs.tracing)...) },
 		},
-		Logger:         logger,
-		AccessLog:      accessLog,
+		Logger:         out.logger,
+		AccessLog:      out.accessLog,
 		Store:          store,
-		Build:          info,
-		ReadyTimeout:   cfg.ReadyTimeout,
-		RequestTimeout: cfg.RequestTimeout,
-		ReadTimeout:    cfg.ReadTimeout,
-		BodyLimit:      cfg.BodyLimit,
-		APIToken:       cfg.APIToken,
-		CORSOrigins:    cfg.CORSOrigins,
+		Build:          *out.info,
+		ReadyTimeout:   cfg.service.ReadyTimeout,
+		RequestTimeout: cfg.service.RequestTimeout,
+		ReadTimeout:    cfg.service.ReadTimeout,
+		BodyLimit:      cfg.service.BodyLimit,
+		APIToken:       cfg.service.APIToken,
+		CORSOrigins:    cfg.service.CORSOrigins,
 		Discovery:      discoveryRoutes(agent),
 		Health: []handlers.HealthCheck{
 			{Name: "lifecycle", Ready: true, Check: state.Check},
-			{Name: "database", Ready: true, Check: databaseCheck(store, info.Database)},
+			{Name: "database", Ready: true, Check: databaseCheck(store, out.info.Database)},
 			{Name: "discovery", Ready: false, Check: agent.HealthCheck},
 		},
 	})
-
 	srv := &http.Server{
 		Handler:           router,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       cfg.ReadTimeout,
-		WriteTimeout:      cfg.WriteTimeout,
-		IdleTimeout:       cfg.IdleTimeout,
+		ReadHeaderTimeout: cfg.service.ReadHeaderTimeout,
+		ReadTimeout:       cfg.service.ReadTimeout,
+		WriteTimeout:      cfg.service.WriteTimeout,
+		IdleTimeout:       cfg.service.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(out.logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "version", info.Version)
-
+	out.logger.Info("listening", "addr", ln.Addr().String(), "version", out.info.Version)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	return server{Server: srv, state: state}, serveErr, nil
+}
 
+// wait blocks until the first SIGTERM/SIGINT (ctx) or a serving error, and
+// reports when the signal came.
+func wait(ctx context.Context, serveErr <-chan error) (time.Time, error) {
 	select {
 	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
+		return time.Time{}, fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		return time.Now(), nil
 	}
-	signalled := time.Now()
+}
 
+// shutdown drains in the order drain documents: readiness fails and the
+// instance is OUT_OF_SERVICE for SHUTDOWN_DELAY (a second signal ends it),
+// then it deregisters and the server finishes in-flight requests.
+func shutdown(cfg config.Config, signalled time.Time, srv server, serveErr <-chan error, agent *discoveryAgent, out output) error {
 	var hurry chan os.Signal
 	if cfg.ShutdownDelay > 0 {
-		// The first SIGTERM/SIGINT cancelled ctx; one more ends the delay
-		// (Ctrl-C twice). Only now, so that the first is not counted.
+		// The first signal cancelled ctx; one more ends the delay (Ctrl-C
+		// twice). Only now, so that the first is not counted.
 		hurry = make(chan os.Signal, 1)
 		signal.Notify(hurry, os.Interrupt, syscall.SIGTERM)
 		defer signal.Stop(hurry)
 	}
-	err = drain{
-		Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout, Hurry: hurry, Log: logger,
-		StopReady: state.startDraining, MarkOutOfService: agent.MarkOutOfService, Deregister: agent.Deregister,
-		Server: srv,
+	err := drain{
+		Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout, Hurry: hurry, Log: out.logger,
+		StopReady: srv.state.startDraining, MarkOutOfService: agent.MarkOutOfService, Deregister: agent.Deregister,
+		Server: srv.Server,
 	}.run(signalled)
 	if err != nil {
 		return err
@@ -229,7 +349,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	logger.Info("stopped")
+	out.logger.Info("stopped")
 	return nil
 }
 
