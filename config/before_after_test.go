@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/compose-spec/compose-go/v2/dotenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -14,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // the result with what the hand-written loader produced from it
 // (testdata/env.example.golden): the move changed no setting.
 func TestEnvExampleLoadsAsBefore(t *testing.T) {
-	values, err := ReadDotEnvFile("testdata/env.example")
+	values, err := dotenv.Read("testdata/env.example")
 	if err != nil {
 		t.Fatal(err)
 	}

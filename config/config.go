@@ -4,14 +4,13 @@
 package config
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/compose-spec/compose-go/v2/dotenv"
 )
 
 // Config is everything the core service needs to start. Adding a setting is
@@ -62,8 +61,11 @@ func Variables() []Variable { return VariablesOf[Config]() }
 func Load(getenv func(string) string) (Config, error) { return Parse[Config](getenv) }
 
 // WithDotEnv returns a getenv that answers from the process environment first
-// and then from the KEY=VALUE lines of the file at path. A missing file is not
-// an error: the .env file is optional.
+// and then from the .env file at path, parsed by compose-go's dotenv, the
+// parser `docker compose` uses on the same file: quotes, escapes, export,
+// comments, multi-line values and ${VAR}/${VAR:-default} (looked up in the
+// environment first, then in the lines above) mean the same to `go run .`
+// as to compose. A missing file is not an error: the .env file is optional.
 func WithDotEnv(getenv func(string) string, path string) (func(string) string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -73,7 +75,10 @@ func WithDotEnv(getenv func(string) string, path string) (func(string) string, e
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
-	values, err := ParseDotEnv(f)
+	values, err := dotenv.ParseWithLookup(f, func(name string) (string, bool) {
+		v := getenv(name)
+		return v, v != ""
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -83,39 +88,4 @@ func WithDotEnv(getenv func(string) string, path string) (func(string) string, e
 		}
 		return values[name]
 	}, nil
-}
-
-// ParseDotEnv reads KEY=VALUE lines; blank lines and # comments are skipped,
-// and a value may be wrapped in single or double quotes.
-func ParseDotEnv(r io.Reader) (map[string]string, error) {
-	values := map[string]string{}
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		line = strings.TrimPrefix(line, "export ")
-		key, value, ok := strings.Cut(line, "=")
-		key = strings.TrimSpace(key)
-		if !ok || key == "" {
-			return nil, fmt.Errorf("line %d: expected KEY=VALUE", n)
-		}
-		value = strings.TrimSpace(value)
-		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
-			value = value[1 : len(value)-1]
-		}
-		values[key] = value
-	}
-	return values, sc.Err()
-}
-
-// ReadDotEnvFile reads the variables of the .env file at path.
-func ReadDotEnvFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ParseDotEnv(f)
 }

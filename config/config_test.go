@@ -54,23 +54,6 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 	}
 }
 
-func TestParseDotEnv(t *testing.T) {
-	in := "# comment\n\nexport A=1\nB = \"two words\"\nC='x=y'\n"
-	got, err := ParseDotEnv(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"A": "1", "B": "two words", "C": "x=y"}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
-		}
-	}
-	if _, err := ParseDotEnv(strings.NewReader("JUSTAWORD\n")); err == nil {
-		t.Error("a line without = was accepted")
-	}
-}
-
 func TestEnvironmentWinsOverDotEnv(t *testing.T) {
 	path := t.TempDir() + "/.env"
 	if err := writeFile(path, "LISTEN_ADDR=:9000\nMONGODB_DATABASE=fromfile\n"); err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/compose-spec/compose-go/v2/dotenv"
+
 	"github.com/osms/sports-service/config"
 	"github.com/osms/sports-service/discovery"
 	"github.com/osms/sports-service/metrics"
@@ -29,7 +31,7 @@ func appVariables() map[string]string {
 // service reads: every variable once, with its default, and a comment.
 func TestEnvExampleListsEveryVariable(t *testing.T) {
 	raw := readRoot(t, ".env.example")
-	values, err := config.ParseDotEnv(bytes.NewReader(raw))
+	values, err := dotenv.Parse(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatalf(".env.example does not parse: %v", err)
 	}

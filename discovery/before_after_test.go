@@ -5,14 +5,14 @@ import (
 	"os"
 	"testing"
 
-	"github.com/osms/sports-service/config"
+	"github.com/compose-spec/compose-go/v2/dotenv"
 )
 
 // TestEnvExampleLoadsAsBefore: the .env.example of the commit before the move
 // to declarative configuration loads to the configuration the hand-written
 // loader made of it (testdata/env.example.golden; UPDATE_GOLDEN=1 rewrites).
 func TestEnvExampleLoadsAsBefore(t *testing.T) {
-	values, err := config.ReadDotEnvFile("../config/testdata/env.example")
+	values, err := dotenv.Read("../config/testdata/env.example")
 	if err != nil {
 		t.Fatal(err)
 	}
