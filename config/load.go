@@ -18,12 +18,15 @@ package config
 //
 //	env:"NAME"            the variable
 //	envDefault:"value"    its default, applied when it is unset or blank
+//	docDefault:"value"    the default shown in the documentation when the real
+//	                      one is computed (the field stays empty when unset)
 //	help:"..."            one line for .env.example and docs/configuration.md
 //	validate:"..."        validator rules: gt=0s, gte=0s, lte=10m, min=1,max=100, oneof=a b, required,
 //	                      omitempty, and namedRules (hostport, ip, httpurl, labelvalue, urlpath)
 //	secret:"true"         the value never appears in an error
 
 import (
+	"cmp"
 	"encoding"
 	"errors"
 	"fmt"
@@ -179,7 +182,7 @@ func namedRules() map[string]struct {
 		"httpurl": {func(s string) bool {
 			u, err := url.Parse(s)
 			return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-		}, "each an http(s) URL such as http://registry:8761/eureka/"},
+		}, "an absolute http or https URL"},
 		"urlpath": {func(s string) bool { return strings.HasPrefix(s, "/") && !strings.ContainsAny(s, ":*? ") },
 			"a plain absolute path like /metrics"},
 	}
@@ -214,7 +217,7 @@ func describe(t reflect.Type) []field {
 			continue
 		}
 		out = append(out, field{
-			field: sf.Name, name: name, def: sf.Tag.Get("envDefault"), help: sf.Tag.Get("help"),
+			field: sf.Name, name: name, def: cmp.Or(sf.Tag.Get("envDefault"), sf.Tag.Get("docDefault")), help: sf.Tag.Get("help"),
 			rule: rule(sf), secret: sf.Tag.Get("secret") == "true",
 		})
 	}
@@ -242,7 +245,7 @@ func rule(sf reflect.StructField) string {
 	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
 		kind = "a number"
 	case t.Kind() == reflect.Slice:
-		kind = "a comma-separated list"
+		kind = "a comma-separated list, each"
 	}
 	named := namedRules()
 	params := map[string]string{}
@@ -305,7 +308,7 @@ func rule(sf reflect.StructField) string {
 	case len(parts) == 0:
 		return "must be " + kind
 	}
-	return "must be " + kind + ", " + strings.Join(parts, ", ")
+	return strings.Replace("must be "+kind+", "+strings.Join(parts, ", "), "each, ", "each ", 1)
 }
 
 // tidyLists trims the items of comma-separated lists and drops empty ones,

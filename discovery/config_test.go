@@ -117,8 +117,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		variable string
 		rule     string
 	}{
-		{"URL without scheme", map[string]string{EnvURL: "eureka:8761"}, 8080, EnvURL, "http(s) URL"},
-		{"URL with another scheme", map[string]string{EnvURL: "ftp://e/eureka"}, 8080, EnvURL, "http(s) URL"},
+		{"URL without scheme", map[string]string{EnvURL: "eureka:8761"}, 8080, EnvURL, "http or https URL"},
+		{"URL with another scheme", map[string]string{EnvURL: "ftp://e/eureka"}, 8080, EnvURL, "http or https URL"},
 		{"bad IP", map[string]string{EnvInstanceIP: "10.0.0"}, 8080, EnvInstanceIP, "must be an IP address"},
 		{"renewal not a number", map[string]string{EnvRenewalInterval: "30s"}, 8080, EnvRenewalInterval, "whole number"},
 		{"renewal zero", map[string]string{EnvRenewalInterval: "0"}, 8080, EnvRenewalInterval, "at least 1"},

@@ -1,15 +1,17 @@
 package telemetry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/osms/sports-service/config"
 )
 
 // Environment variables read by LoadConfig. The OTEL_* ones follow the
@@ -122,48 +124,84 @@ type BatchConfig struct {
 	ExportTimeout      time.Duration
 }
 
+// settings are the variables as given, declared for config.Parse; LoadConfig
+// derives Config from them with the precedences the specification sets
+// (a signal-specific variable wins over the generic one; OTEL_SERVICE_NAME
+// over a service.name in OTEL_RESOURCE_ATTRIBUTES). docDefault is the value
+// .env.example shows for a variable whose default is computed.
+type settings struct {
+	TracingExporter config.Lower `env:"TRACING_EXPORTER" validate:"omitempty,oneof=none stdout console jaeger otlp" help:"span exporter: none, stdout, jaeger or otlp (wins over OTEL_TRACES_EXPORTER); empty: none"`
+	TracesExporter  config.Lower `env:"OTEL_TRACES_EXPORTER" validate:"omitempty,oneof=none stdout console jaeger otlp" help:"the OpenTelemetry name for the same choice"`
+	ServiceName     string       `env:"OTEL_SERVICE_NAME" docDefault:"online-sports-tracer" help:"service.name of the spans"`
+	Resource        string       `env:"OTEL_RESOURCE_ATTRIBUTES" help:"extra resource attributes, key=value,..."`
+	Sampler         config.Lower `env:"OTEL_TRACES_SAMPLER" envDefault:"parentbased_always_on" validate:"oneof=always_on always_off traceidratio parentbased_always_on parentbased_always_off parentbased_traceidratio" help:"always_on, always_off, traceidratio or their parentbased_ forms"`
+	SamplerArg      float64      `env:"OTEL_TRACES_SAMPLER_ARG" envDefault:"1" validate:"min=0,max=1" help:"sampling ratio 0..1 for the traceidratio samplers"`
+
+	JaegerMode      config.Lower `env:"JAEGER_MODE" validate:"omitempty,oneof=agent collector" help:"agent (UDP 6831) or collector (HTTP 14268); empty: agent unless a collector endpoint is set"`
+	JaegerAgent     string       `env:"JAEGER_AGENT_ENDPOINT" validate:"omitempty,hostport" help:"host:port of the Jaeger agent; empty: localhost:6831"`
+	JaegerCollector string       `env:"JAEGER_COLLECTOR_ENDPOINT" validate:"omitempty,httpurl" help:"URL of the Jaeger collector; empty: http://localhost:14268/api/traces"`
+
+	OTLPProtocol       config.Lower `env:"OTEL_EXPORTER_OTLP_PROTOCOL" envDefault:"http/protobuf" validate:"oneof=grpc http/protobuf" help:"grpc or http/protobuf"`
+	OTLPTracesProtocol config.Lower `env:"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" validate:"omitempty,oneof=grpc http/protobuf" help:"the same for traces only (wins)"`
+	OTLPEndpoint       string       `env:"OTEL_EXPORTER_OTLP_ENDPOINT" validate:"omitempty,httpurl" help:"OTLP endpoint URL; empty: http://localhost:4318 (http) or http://localhost:4317 (grpc)"`
+	OTLPTracesEndpoint string       `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" validate:"omitempty,httpurl" help:"full OTLP traces URL (wins)"`
+
+	MaxQueueSize       int `env:"OTEL_BSP_MAX_QUEUE_SIZE" envDefault:"2048" validate:"min=1" help:"spans held for export; more are dropped"`
+	MaxExportBatchSize int `env:"OTEL_BSP_MAX_EXPORT_BATCH_SIZE" envDefault:"512" validate:"min=1" help:"spans per export"`
+	ScheduleDelayMS    int `env:"OTEL_BSP_SCHEDULE_DELAY" envDefault:"5000" validate:"min=1" help:"milliseconds between exports"`
+	ExportTimeoutMS    int `env:"OTEL_BSP_EXPORT_TIMEOUT" envDefault:"10000" validate:"min=1" help:"milliseconds allowed for one export"`
+}
+
+// Variables lists every variable LoadConfig reads, with the value that
+// .env.example gives it.
+func Variables() []config.Variable { return config.VariablesOf[settings]() }
+
 // LoadConfig reads the tracing configuration through getenv (os.Getenv in
-// production, a map in tests). An invalid value yields an error naming the
-// variable and the rule it breaks.
+// production, a map in tests). Invalid values yield one error, on one line,
+// naming each variable and the rule it breaks.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	in, err := config.Parse[settings](getenv)
+	var problems config.Problems
+	if err != nil && !errors.As(err, &problems) {
+		return Config{}, err
+	}
+	fail := func(name, value, rule string) {
+		problems = append(problems, &config.Problem{Variable: name, Value: value, Rule: rule})
+	}
 	cfg := Config{
 		Exporter:    ExporterNone,
 		ServiceName: DefaultServiceName,
-		Sampler:     SamplerParentBasedAlwaysOn,
-		SamplerArg:  1,
+		Sampler:     string(in.Sampler),
+		SamplerArg:  in.SamplerArg,
 		Jaeger: JaegerConfig{
-			Mode:              JaegerModeAgent,
-			AgentEndpoint:     DefaultJaegerAgentEndpoint,
-			CollectorEndpoint: DefaultJaegerCollectorEndpoint,
+			Mode:              cmp.Or(string(in.JaegerMode), JaegerModeAgent),
+			AgentEndpoint:     cmp.Or(in.JaegerAgent, DefaultJaegerAgentEndpoint),
+			CollectorEndpoint: cmp.Or(in.JaegerCollector, DefaultJaegerCollectorEndpoint),
 		},
-		OTLP: OTLPConfig{Protocol: OTLPProtocolHTTP},
+		OTLP: OTLPConfig{Protocol: string(cmp.Or(in.OTLPTracesProtocol, in.OTLPProtocol))},
+		Batch: BatchConfig{
+			MaxQueueSize:       in.MaxQueueSize,
+			MaxExportBatchSize: in.MaxExportBatchSize,
+			ScheduleDelay:      time.Duration(in.ScheduleDelayMS) * time.Millisecond,
+			ExportTimeout:      time.Duration(in.ExportTimeoutMS) * time.Millisecond,
+		},
 	}
-	var problems []string
-	fail := func(name, value, rule string) {
-		problems = append(problems, fmt.Sprintf("%s=%q %s", name, value, rule))
-	}
-
-	exporterVar, exporter := EnvTracingExporter, get(EnvTracingExporter)
-	if exporter == "" {
-		exporterVar, exporter = EnvTracesExporter, get(EnvTracesExporter)
-	}
-	switch strings.ToLower(exporter) {
-	case "", ExporterNone:
+	switch cmp.Or(in.TracingExporter, in.TracesExporter) {
 	case ExporterStdout, "console":
 		cfg.Exporter = ExporterStdout
 	case ExporterJaeger:
 		cfg.Exporter = ExporterJaeger
 	case ExporterOTLP:
 		cfg.Exporter = ExporterOTLP
-	default:
-		fail(exporterVar, exporter, "must be one of none, stdout, jaeger, otlp")
 	}
-
-	if v := get(EnvResourceAttributes); v != "" {
-		attrs, err := parseResourceAttributes(v)
+	if in.JaegerMode == "" && in.JaegerCollector != "" {
+		// Naming a collector is enough to choose it.
+		cfg.Jaeger.Mode = JaegerModeCollector
+	}
+	if in.Resource != "" {
+		attrs, err := parseResourceAttributes(in.Resource)
 		if err != nil {
-			fail(EnvResourceAttributes, v, err.Error())
+			fail(EnvResourceAttributes, in.Resource, err.Error())
 		}
 		cfg.ResourceAttributes = attrs
 		for _, attr := range attrs {
@@ -172,130 +210,24 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	// The specification gives OTEL_SERVICE_NAME precedence over a
-	// service.name in OTEL_RESOURCE_ATTRIBUTES.
-	if v := get(EnvServiceName); v != "" {
-		cfg.ServiceName = v
-	}
-
-	if v := get(EnvSampler); v != "" {
-		switch v = strings.ToLower(v); v {
-		case SamplerAlwaysOn, SamplerAlwaysOff, SamplerTraceIDRatio,
-			SamplerParentBasedAlwaysOn, SamplerParentBasedAlwaysOff, SamplerParentBasedTraceIDRatio:
-			cfg.Sampler = v
-		default:
-			fail(EnvSampler, v, "must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio")
-		}
-	}
-	if v := get(EnvSamplerArg); v != "" && strings.HasSuffix(cfg.Sampler, SamplerTraceIDRatio) {
-		ratio, err := strconv.ParseFloat(v, 64)
-		if err != nil || ratio < 0 || ratio > 1 {
-			fail(EnvSamplerArg, v, "must be a number from 0 to 1")
-		}
-		cfg.SamplerArg = ratio
-	}
-
-	if v := get(EnvJaegerMode); v != "" {
-		switch v = strings.ToLower(v); v {
-		case JaegerModeAgent, JaegerModeCollector:
-			cfg.Jaeger.Mode = v
-		default:
-			fail(EnvJaegerMode, v, "must be agent or collector")
-		}
-	} else if get(EnvJaegerCollectorEndpoint) != "" {
-		// Naming a collector is enough to choose it.
-		cfg.Jaeger.Mode = JaegerModeCollector
-	}
-	if v := get(EnvJaegerAgentEndpoint); v != "" {
-		if _, port, err := net.SplitHostPort(v); err != nil || !validPort(port) {
-			fail(EnvJaegerAgentEndpoint, v, "must be host:port")
-		}
-		cfg.Jaeger.AgentEndpoint = v
-	}
-	if v := get(EnvJaegerCollectorEndpoint); v != "" {
-		if !validHTTPURL(v) {
-			fail(EnvJaegerCollectorEndpoint, v, "must be an absolute http or https URL")
-		}
-		cfg.Jaeger.CollectorEndpoint = v
-	}
-
-	protocolVar, protocol := EnvOTLPTracesProtocol, get(EnvOTLPTracesProtocol)
-	if protocol == "" {
-		protocolVar, protocol = EnvOTLPProtocol, get(EnvOTLPProtocol)
-	}
-	switch strings.ToLower(protocol) {
-	case "", OTLPProtocolHTTP:
-	case OTLPProtocolGRPC:
-		cfg.OTLP.Protocol = OTLPProtocolGRPC
+	cfg.ServiceName = cmp.Or(in.ServiceName, cfg.ServiceName)
+	// The signal-specific URL is used as is; the generic one gets
+	// /v1/traces appended for HTTP, as the OTLP exporter specification says.
+	switch {
+	case in.OTLPTracesEndpoint != "":
+		cfg.OTLP.Endpoint = in.OTLPTracesEndpoint
+	case cfg.OTLP.Protocol == OTLPProtocolGRPC:
+		cfg.OTLP.Endpoint = cmp.Or(in.OTLPEndpoint, DefaultOTLPGRPCEndpoint)
 	default:
-		fail(protocolVar, protocol, "must be grpc or http/protobuf")
+		cfg.OTLP.Endpoint = strings.TrimSuffix(cmp.Or(in.OTLPEndpoint, DefaultOTLPHTTPEndpoint), "/") + "/v1/traces"
 	}
-	cfg.OTLP.Endpoint = otlpEndpoint(cfg.OTLP.Protocol, get, fail)
-
-	cfg.Batch = BatchConfig{
-		MaxQueueSize:       positiveInt(EnvBSPMaxQueueSize, get, fail, DefaultMaxQueueSize),
-		MaxExportBatchSize: positiveInt(EnvBSPMaxExportBatchSize, get, fail, DefaultMaxExportBatchSize),
-		ScheduleDelay:      time.Duration(positiveInt(EnvBSPScheduleDelay, get, fail, int(DefaultScheduleDelay/time.Millisecond))) * time.Millisecond,
-		ExportTimeout:      time.Duration(positiveInt(EnvBSPExportTimeout, get, fail, int(DefaultExportTimeout/time.Millisecond))) * time.Millisecond,
+	if in.MaxExportBatchSize > in.MaxQueueSize && in.MaxQueueSize > 0 {
+		fail(EnvBSPMaxExportBatchSize, strconv.Itoa(in.MaxExportBatchSize), "must not exceed "+EnvBSPMaxQueueSize)
 	}
-	if cfg.Batch.MaxExportBatchSize > cfg.Batch.MaxQueueSize {
-		fail(EnvBSPMaxExportBatchSize, strconv.Itoa(cfg.Batch.MaxExportBatchSize), "must not exceed "+EnvBSPMaxQueueSize)
-	}
-
 	if len(problems) > 0 {
-		// One line, so start-up can stop with exactly this message.
-		return Config{}, errors.New("tracing configuration: " + strings.Join(problems, "; "))
+		return Config{}, problems
 	}
 	return cfg, nil
-}
-
-// otlpEndpoint resolves the traces URL: the signal-specific variable is used
-// as is, the generic one gets /v1/traces appended for HTTP (as the OTLP
-// exporter specification says).
-func otlpEndpoint(protocol string, get func(string) string, fail func(name, value, rule string)) string {
-	if v := get(EnvOTLPTracesEndpoint); v != "" {
-		if !validHTTPURL(v) {
-			fail(EnvOTLPTracesEndpoint, v, "must be an absolute http or https URL")
-		}
-		return v
-	}
-	base := DefaultOTLPHTTPEndpoint
-	if protocol == OTLPProtocolGRPC {
-		base = DefaultOTLPGRPCEndpoint
-	}
-	if v := get(EnvOTLPEndpoint); v != "" {
-		if !validHTTPURL(v) {
-			fail(EnvOTLPEndpoint, v, "must be an absolute http or https URL")
-		}
-		base = v
-	}
-	if protocol == OTLPProtocolGRPC {
-		return base
-	}
-	return strings.TrimSuffix(base, "/") + "/v1/traces"
-}
-
-func positiveInt(name string, get func(string) string, fail func(name, value, rule string), def int) int {
-	v := get(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		fail(name, v, "must be a positive whole number")
-		return def
-	}
-	return n
-}
-
-func validHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}
-
-func validPort(s string) bool {
-	n, err := strconv.Atoi(s)
-	return err == nil && n > 0 && n < 65536
 }
 
 // parseResourceAttributes parses the W3C-baggage-like list

@@ -183,19 +183,19 @@ func TestLoadConfigErrors(t *testing.T) {
 		vars    map[string]string
 		mention []string // the variable and the rule
 	}{
-		{"unknown exporter", map[string]string{"TRACING_EXPORTER": "zipkin"}, []string{"TRACING_EXPORTER", "none, stdout, jaeger, otlp"}},
+		{"unknown exporter", map[string]string{"TRACING_EXPORTER": "zipkin"}, []string{"TRACING_EXPORTER", "none, stdout, console, jaeger, otlp"}},
 		{"unknown OTEL exporter", map[string]string{"OTEL_TRACES_EXPORTER": "x"}, []string{"OTEL_TRACES_EXPORTER"}},
 		{"agent without port", map[string]string{"JAEGER_AGENT_ENDPOINT": "localhost"}, []string{"JAEGER_AGENT_ENDPOINT", "host:port"}},
 		{"agent bad port", map[string]string{"JAEGER_AGENT_ENDPOINT": "localhost:99999"}, []string{"JAEGER_AGENT_ENDPOINT"}},
 		{"collector not a URL", map[string]string{"JAEGER_COLLECTOR_ENDPOINT": "jaeger:14268"}, []string{"JAEGER_COLLECTOR_ENDPOINT", "http or https URL"}},
-		{"bad jaeger mode", map[string]string{"JAEGER_MODE": "grpc"}, []string{"JAEGER_MODE", "agent or collector"}},
-		{"bad protocol", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc or http/protobuf"}},
+		{"bad jaeger mode", map[string]string{"JAEGER_MODE": "grpc"}, []string{"JAEGER_MODE", "agent, collector"}},
+		{"bad protocol", map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, []string{"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc, http/protobuf"}},
 		{"bad otlp endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4317"}, []string{"OTEL_EXPORTER_OTLP_ENDPOINT"}},
 		{"bad sampler", map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}, []string{"OTEL_TRACES_SAMPLER"}},
 		{"ratio out of range", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"}, []string{"OTEL_TRACES_SAMPLER_ARG", "from 0 to 1"}},
 		{"ratio not a number", map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"}, []string{"OTEL_TRACES_SAMPLER_ARG"}},
 		{"resource attribute without =", map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "a=1,b"}, []string{"OTEL_RESOURCE_ATTRIBUTES", "key=value"}},
-		{"queue size", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "-1"}, []string{"OTEL_BSP_MAX_QUEUE_SIZE", "positive whole number"}},
+		{"queue size", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "-1"}, []string{"OTEL_BSP_MAX_QUEUE_SIZE", "whole number, at least 1"}},
 		{"batch larger than queue", map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "10", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "20"}, []string{"OTEL_BSP_MAX_EXPORT_BATCH_SIZE"}},
 	}
 	for _, tt := range tests {
