@@ -123,12 +123,12 @@ func Parse[T any](getenv func(string) string) (T, error) {
 	if err := envlib.ParseWithOptions(&cfg, envlib.Options{Environment: values}); err != nil {
 		var agg envlib.AggregateError
 		if !errors.As(err, &agg) {
-			return cfg, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return *new(T), fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		for _, e := range agg.Errors {
 			var pe envlib.ParseError
 			if !errors.As(e, &pe) {
-				return cfg, fmt.Errorf("%w: %w", ErrInvalid, e)
+				return *new(T), fmt.Errorf("%w: %w", ErrInvalid, e)
 			}
 			report(pe.Name)
 		}
@@ -137,14 +137,15 @@ func Parse[T any](getenv func(string) string) (T, error) {
 	if err := newValidator().Struct(cfg); err != nil {
 		var verrs validator.ValidationErrors
 		if !errors.As(err, &verrs) {
-			return cfg, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return *new(T), fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		for _, fe := range verrs {
 			report(fe.Field())
 		}
 	}
 	if len(problems) > 0 {
-		return cfg, problems
+		var zero T // nothing half-loaded
+		return zero, problems
 	}
 	return cfg, nil
 }
