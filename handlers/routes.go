@@ -125,6 +125,7 @@ func NewRouter(o Options) *gin.Engine {
 	})
 
 	api := humagin.New(r, apiConfig(o))
+	api.UseMiddleware(strictBody(api, o.BodyLimit)) // duplicated keys, nulls, 236687.0; one 413 text
 	em := errorMapper{logger: o.Logger}
 	s := o.Store
 
@@ -170,7 +171,7 @@ func apiConfig(o Options) huma.Config {
 	cfg.DocsPath = ""     // served by registerDocs from embedded assets
 	cfg.CreateHooks = nil // no $schema field in bodies: clients of the original expect its exact JSON
 	cfg.OpenAPIPath = "/openapi"
-	cfg.Transformers = append(cfg.Transformers, scrubSecrets, boundErrors)
+	cfg.Transformers = append(cfg.Transformers, scrubSecrets, boundErrors, tidyErrors)
 	// limitBody refuses a declared Content-Length over the limit; this
 	// catches chunked bodies. The framework treats reaching its maximum as
 	// too large, hence the extra byte.
