@@ -186,6 +186,7 @@ func apiConfig(o Options) huma.Config {
 			op.BodyReadTimeout = -1
 		}
 	})
+	cfg.OnAddOperation = append(cfg.OnAddOperation, setRequestExample(requestExamples()))
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Needed on /ch11/* when the service runs with API_TOKEN set."},
 	}
