@@ -91,6 +91,10 @@ func NewRouter(o Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// A path with a trailing slash is a 404 problem naming the path without
+	// it, not the router's 301 with an HTML body (which a POST would not
+	// follow with its body anyway).
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	// Only the gateway's X-Forwarded-For is trusted, and only from loopback
 	// and private networks, where the gateway runs.
@@ -119,7 +123,7 @@ func NewRouter(o Options) *gin.Engine {
 		r.Use(requireToken(o.APIToken, apiPrefix, exempt...))
 	}
 
-	r.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, "no route for "+c.Request.URL.Path) })
+	r.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, noRouteDetail(c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 	})
@@ -157,7 +161,7 @@ func NewRouter(o Options) *gin.Engine {
 		add(r)
 	}
 	for _, m := range o.Mounts {
-		h := gin.WrapH(m.Handler)
+		h := gin.WrapH(problemErrors(m.Handler))
 		r.Any(m.Prefix, h)
 		r.Any(m.Prefix+"/*path", h)
 	}
