@@ -89,6 +89,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	ln, err := listenFirst(cfg.ListenAddr) // before the database: see listenFirst
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
 	// The database: an external MongoDB, or the embedded FerretDB.
 	mongoURI := cfg.MongoURI
 	info.Database = "mongodb " + redactURI(mongoURI)
@@ -99,6 +105,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		// FerretDB logs every closed session at warn level: keep its errors.
 		ferretLogger := slog.New(handlers.LogHandler(slog.NewJSONHandler(stdout,
 			&slog.HandlerOptions{Level: slog.LevelError}))).With("component", "ferretdb")
+		unlock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		db, err := embeddeddb.Start(cfg.DataDir, ferretLogger)
 		if err != nil {
 			return err
@@ -134,11 +145,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
 	}
 
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
-	}
-	defer ln.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
 	hostname, _ := os.Hostname()
 	info.Instance = net.JoinHostPort(hostname, strconv.Itoa(port))
