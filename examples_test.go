@@ -30,6 +30,11 @@ func TestSpecExamples(t *testing.T) {
 	}
 	s.do(t, "GET", "/openapi.json", nil).JSON(t, &spec)
 
+	for _, p := range []string{"/ch11/flask/schedule", "/ch11/flask/schedule/games/{game_id}", "/metrics"} {
+		if spec.Paths[p] == nil {
+			t.Errorf("/openapi.json does not document %s", p)
+		}
+	}
 	type call struct {
 		order        int
 		method, path string
