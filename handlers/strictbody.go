@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -102,7 +103,7 @@ func bodyProperties(api huma.API, op *huma.Operation) (map[string]*huma.Schema, 
 func scanJSON(body []byte) (tree any, problems []error, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	tree, err := scanValue(dec, "body", &problems)
+	tree, err := scanValue(dec, []string{"body"}, &problems)
 	if err != nil {
 		return nil, nil, false
 	}
@@ -112,7 +113,19 @@ func scanJSON(body []byte) (tree any, problems []error, ok bool) {
 	return tree, problems, true
 }
 
-func scanValue(dec *json.Decoder, path string, problems *[]error) (any, error) {
+// maxDepth is encoding/json's own nesting limit; deeper is not JSON the
+// framework would read either.
+const maxDepth = 10000
+
+var errTooDeep = errors.New("nested too deeply")
+
+// scanValue reads one value; path holds the segments leading to it, joined
+// only when a problem is reported (joining at every level made a deeply
+// nested body cost the square of its depth).
+func scanValue(dec *json.Decoder, path []string, problems *[]error) (any, error) {
+	if len(path) > maxDepth {
+		return nil, errTooDeep
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -126,13 +139,13 @@ func scanValue(dec *json.Decoder, path string, problems *[]error) (any, error) {
 				return nil, err
 			}
 			key, _ := kt.(string)
-			at := path + "." + key
-			v, err := scanValue(dec, at, problems)
+			v, err := scanValue(dec, append(path, "."+key), problems)
 			if err != nil {
 				return nil, err
 			}
 			if _, dup := obj[key]; dup {
-				*problems = append(*problems, &huma.ErrorDetail{Location: at, Message: "duplicated key: each key may appear once in an object"})
+				*problems = append(*problems, &huma.ErrorDetail{Location: strings.Join(path, "") + "." + key,
+					Message: "duplicated key: each key may appear once in an object"})
 			}
 			obj[key] = v
 		}
@@ -141,7 +154,7 @@ func scanValue(dec *json.Decoder, path string, problems *[]error) (any, error) {
 	case json.Delim('['):
 		var list []any
 		for i := 0; dec.More(); i++ {
-			v, err := scanValue(dec, fmt.Sprintf("%s[%d]", path, i), problems)
+			v, err := scanValue(dec, append(path, "["+strconv.Itoa(i)+"]"), problems)
 			if err != nil {
 				return nil, err
 			}
@@ -165,9 +178,17 @@ func nullProblems(tree any, props map[string]*huma.Schema, required map[string]b
 		return nil
 	}
 	var problems []error
-	for _, k := range sortedKeys(obj) {
+	// Over the schema's few properties, in order, not over the body's keys,
+	// which a hostile body makes many.
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
 		s := props[k]
-		if obj[k] != nil || s == nil || s.Nullable || required[k] {
+		v, present := obj[k]
+		if !present || v != nil || s.Nullable || required[k] {
 			continue
 		}
 		problems = append(problems, &huma.ErrorDetail{Location: "body." + k,
@@ -227,19 +248,6 @@ func marshalNoEscape(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // floatInMessage is a number the framework formatted with %v: a bound of
