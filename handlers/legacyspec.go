@@ -36,6 +36,7 @@ func documentLegacy(oapi *huma.OpenAPI, mounts []Mount, metrics bool) {
 		}
 		return r
 	}
+	noToken := []map[string][]string{{}} // the mounts are exempt from API_TOKEN
 	for _, m := range mounts {
 		if m.Prefix != flaskPrefix {
 			continue
@@ -53,7 +54,8 @@ func documentLegacy(oapi *huma.OpenAPI, mounts []Mount, metrics bool) {
 		}
 		oapi.AddOperation(&huma.Operation{
 			OperationID: "flask-schedule", Method: http.MethodPost, Path: flaskPrefix + "/schedule",
-			Summary: "Make a round-robin schedule for named teams, players or officials", Tags: []string{"flask (legacy)"},
+			Security: noToken,
+			Summary:  "Make a round-robin schedule for named teams, players or officials", Tags: []string{"flask (legacy)"},
 			RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {
 				Schema:  body,
 				Example: map[string]any{"teams": []string{"Lions", "Tigers", "Bears"}, "start_date": "2024-06-01"},
@@ -62,7 +64,8 @@ func documentLegacy(oapi *huma.OpenAPI, mounts []Mount, metrics bool) {
 		})
 		oapi.AddOperation(&huma.Operation{
 			OperationID: "flask-schedule-game", Method: http.MethodGet, Path: flaskPrefix + "/schedule/games/{game_id}",
-			Summary: "Make a round-robin schedule of a stored game's players", Tags: []string{"flask (legacy)"},
+			Security: noToken,
+			Summary:  "Make a round-robin schedule of a stored game's players", Tags: []string{"flask (legacy)"},
 			Parameters: []*huma.Param{{Name: "game_id", In: "path", Required: true, Schema: &huma.Schema{Type: huma.TypeInteger, Format: "int64"}}},
 			Responses:  problemResponses(http.StatusNotFound, http.StatusUnprocessableEntity),
 		})
