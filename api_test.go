@@ -56,7 +56,7 @@ func TestEveryEndpoint(t *testing.T) {
 			b := officialBody(9)
 			b["birthday"] = "1984-02-30"
 			return b
-		}(), 422, []string{"body.birthday", "not a calendar date"}},
+		}(), 422, []string{"body.birthday", "ISO 8601 calendar date"}},
 		{"official started before born", "POST", "/ch11/official/add", func() map[string]any {
 			b := officialBody(9)
 			b["date_started"] = "1980-01-01"
@@ -167,7 +167,8 @@ func TestKeysetPagination(t *testing.T) {
 func TestBodyLimit(t *testing.T) {
 	s := startService(t, map[string]string{"BODY_LIMIT": "2048"})
 	big := `{"player_id":1,"fname":"` + strings.Repeat("a", 4096) + `"}`
-	expect(t, s.do(t, "POST", "/ch11/player/add", big), http.StatusRequestEntityTooLarge, "exceeds the limit")
+	const tooLarge = "the request body exceeds the limit of 2048 bytes"
+	expect(t, s.do(t, "POST", "/ch11/player/add", big), http.StatusRequestEntityTooLarge, tooLarge)
 
 	// Without a Content-Length (chunked), the framework stops reading at the limit.
 	req, _ := http.NewRequest("POST", s.URL+"/ch11/player/add", strings.NewReader(big))
@@ -177,9 +178,10 @@ func TestBodyLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Errorf("chunked oversized body: status %d, want 413", resp.StatusCode)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), tooLarge) {
+		t.Errorf("chunked oversized body: status %d %s, want 413 %q (one text, one limit)", resp.StatusCode, body, tooLarge)
 	}
 }
 

@@ -50,16 +50,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer stopTelemetry()
-	db, closeDatabase, err := openDatabase(ctx, cfg.service, out, obs)
-	if err != nil {
-		return err
-	}
-	defer closeDatabase()
+	// Listening comes before the database, so that a second instance on
+	// the same address fails at once with "address already in use".
 	ln, err := listen(cfg.service, out)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
+	db, closeDatabase, err := openDatabase(ctx, cfg.service, out, obs)
+	if err != nil {
+		return err
+	}
+	defer closeDatabase()
 	agent, stopRegistration, err := startRegistration(ctx, getenv, cfg.service, ln, db, out)
 	if err != nil {
 		return err
@@ -192,8 +194,14 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 		// FerretDB logs every closed session at warn level: keep its errors.
 		ferretLogger := slog.New(handlers.LogHandler(slog.NewJSONHandler(out.stdout,
 			&slog.HandlerOptions{Level: slog.LevelError}))).With("component", "ferretdb")
+		unlock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		stops = append(stops, func() { _ = unlock() })
 		db, err := embeddeddb.Start(cfg.DataDir, ferretLogger)
 		if err != nil {
+			stop()
 			return nil, nil, err
 		}
 		stops = append(stops, func() { out.closeWithin("stop embedded database", db.Stop) })
@@ -225,7 +233,8 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 	return store, stop, nil
 }
 
-// listen opens the listener before registration, which needs its port.
+// listen opens the listener before the database (see run) and before
+// registration, which needs its port.
 func listen(cfg config.Config, out output) (net.Listener, error) {
 	if cfg.APIToken == "" {
 		out.logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")

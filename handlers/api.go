@@ -115,7 +115,7 @@ func registerResource[In, M, P any](api huma.API, em errorMapper, r resource[In,
 
 	huma.Register(api, huma.Operation{
 		OperationID: "add-" + r.name, Method: http.MethodPost, Path: base + "/add",
-		Summary: "Add a " + r.name, Tags: tags, DefaultStatus: http.StatusCreated,
+		Summary: "Add " + withArticle(r.name), Tags: tags, DefaultStatus: http.StatusCreated,
 		Errors: append([]int{http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}, commonErrors...),
 	}, func(ctx context.Context, in *bodyInput[In]) (*bodyOutput[M], error) {
 		m, err := r.add(ctx, in.Body)
@@ -135,7 +135,7 @@ func registerResource[In, M, P any](api huma.API, em errorMapper, r resource[In,
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-" + r.name, Method: http.MethodGet, Path: base + "/get/{id}",
-		Summary: "Get a " + r.name + " by id", Tags: tags,
+		Summary: "Get " + withArticle(r.name) + " by id", Tags: tags,
 		Errors: append([]int{http.StatusNotFound, http.StatusUnprocessableEntity}, commonErrors...),
 	}, func(ctx context.Context, in *idInput) (*bodyOutput[M], error) {
 		m, err := r.get(ctx, in.ID)
@@ -148,7 +148,7 @@ func registerResource[In, M, P any](api huma.API, em errorMapper, r resource[In,
 	if r.update != nil {
 		huma.Register(api, huma.Operation{
 			OperationID: "update-" + r.name, Method: http.MethodPatch, Path: base + "/update/{id}",
-			Summary: "Update some fields of a " + r.name, Tags: tags,
+			Summary: "Update some fields of " + withArticle(r.name), Tags: tags,
 			Description: "Only the fields present in the body change; the merged record must pass every rule.",
 			Errors:      append([]int{http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}, commonErrors...),
 		}, func(ctx context.Context, in *idBodyInput[P]) (*bodyOutput[M], error) {
@@ -162,7 +162,7 @@ func registerResource[In, M, P any](api huma.API, em errorMapper, r resource[In,
 
 	huma.Register(api, huma.Operation{
 		OperationID: "delete-" + r.name, Method: http.MethodDelete, Path: base + "/delete/{id}",
-		Summary: "Delete a " + r.name, Tags: tags,
+		Summary: "Delete " + withArticle(r.name), Tags: tags,
 		Description: "Refused with 409 while other records refer to it; the answer names them.",
 		Errors:      append([]int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity}, commonErrors...),
 	}, func(ctx context.Context, in *idInput) (*bodyOutput[Deleted], error) {

@@ -27,6 +27,7 @@ var docsAssets embed.FS
 func registerDocs(r gin.IRoutes) {
 	ours, _ := fs.Sub(docsAssets, "docsassets")
 	page, _ := fs.ReadFile(ours, "index.html")
+	redoc, _ := fs.ReadFile(ours, "redoc.html")
 	// Read once: an embed.FS hands out a copy of a file on every ReadFile.
 	compressed := map[string][]byte{}
 	gzipped, _ := fs.Glob(ours, "*.gz")
@@ -41,9 +42,15 @@ func registerDocs(r gin.IRoutes) {
 		c.Header("Cache-Control", "no-cache")
 		c.Data(http.StatusOK, "text/html; charset=utf-8", page)
 	})
+	// ReDoc, which FastAPI users expect next to Swagger UI, from the same
+	// embedded files.
+	r.GET("/redoc", func(c *gin.Context) {
+		c.Header("Cache-Control", "no-cache")
+		c.Data(http.StatusOK, "text/html; charset=utf-8", redoc)
+	})
 	r.GET("/docs/:file", func(c *gin.Context) {
 		name := c.Param("file")
-		if name == "index.html" || name == "NOTICE.md" || strings.HasSuffix(name, ".gz") {
+		if name == "index.html" || name == "redoc.html" || name == "NOTICE.md" || strings.HasSuffix(name, ".gz") {
 			writeProblem(c, http.StatusNotFound, "no such file: /docs/"+name)
 			return
 		}

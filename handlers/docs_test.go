@@ -51,8 +51,8 @@ func TestDocsServesCompressedAssets(t *testing.T) {
 			want[f[1]] = f[0]
 		}
 	}
-	if len(want) != 3 {
-		t.Fatalf("NOTICE.md lists %d checksums, want 3", len(want))
+	if len(want) != 4 {
+		t.Fatalf("NOTICE.md lists %d checksums, want 4", len(want))
 	}
 	r := gin.New()
 	registerDocs(r)
@@ -96,5 +96,33 @@ func TestDocsServesCompressedAssets(t *testing.T) {
 	}
 	if w := get("index.css", "gzip"); w.Code != http.StatusOK || w.Header().Get("Content-Encoding") != "" {
 		t.Errorf("index.css: %d, Content-Encoding %q", w.Code, w.Header().Get("Content-Encoding"))
+	}
+}
+
+// TestRedocOffline: /redoc is a page whose every script comes from the
+// binary (relative URLs, so it works behind a gateway prefix) and points at
+// the service's own document.
+func TestRedocOffline(t *testing.T) {
+	r := gin.New()
+	registerDocs(r)
+	get := func(path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		return w
+	}
+	page := get("/redoc")
+	if page.Code != http.StatusOK || !strings.Contains(page.Body.String(), `src="docs/redoc.standalone.js"`) {
+		t.Fatalf("/redoc: %d %s", page.Code, page.Body)
+	}
+	if strings.Contains(page.Body.String(), "http://") || strings.Contains(page.Body.String(), "https://") {
+		t.Errorf("/redoc loads something from the network: %s", page.Body)
+	}
+	for _, asset := range []string{"/docs/redoc.standalone.js", "/docs/redoc-init.js"} {
+		if w := get(asset); w.Code != http.StatusOK || w.Body.Len() == 0 {
+			t.Errorf("%s: %d", asset, w.Code)
+		}
+	}
+	if init := get("/docs/redoc-init.js").Body.String(); !strings.Contains(init, `Redoc.init("openapi.json"`) {
+		t.Errorf("redoc-init.js does not load the service's document: %s", init)
 	}
 }

@@ -161,8 +161,7 @@ func limitBody(limit int64) gin.HandlerFunc {
 		if c.Request.ContentLength > limit {
 			// The body stays unread; close the connection rather than drain it.
 			c.Header("Connection", "close")
-			writeProblem(c, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body of %d bytes exceeds the limit of %d bytes", c.Request.ContentLength, limit))
+			writeProblem(c, http.StatusRequestEntityTooLarge, bodyTooLarge(limit))
 			return
 		}
 		c.Next()

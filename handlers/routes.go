@@ -91,6 +91,10 @@ func NewRouter(o Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// A path with a trailing slash is a 404 problem naming the path without
+	// it, not the router's 301 with an HTML body (which a POST would not
+	// follow with its body anyway).
+	r.RedirectTrailingSlash = false
 	r.ContextWithFallback = true
 	// Only the gateway's X-Forwarded-For is trusted, and only from loopback
 	// and private networks, where the gateway runs.
@@ -119,12 +123,13 @@ func NewRouter(o Options) *gin.Engine {
 		r.Use(requireToken(o.APIToken, apiPrefix, exempt...))
 	}
 
-	r.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, "no route for "+c.Request.URL.Path) })
+	r.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, noRouteDetail(c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 	})
 
 	api := humagin.New(r, apiConfig(o))
+	api.UseMiddleware(strictBody(api, o.BodyLimit)) // duplicated keys, nulls, 236687.0; one 413 text
 	em := errorMapper{logger: o.Logger}
 	s := o.Store
 
@@ -152,11 +157,12 @@ func NewRouter(o Options) *gin.Engine {
 	registerHealth(api, o.Health, o.ReadyTimeout, o.Build) // /health, /health/live, /health/ready, /info
 	registerDocs(r)                                        // / (302 to /docs), /docs; /openapi.json comes from apiConfig
 
+	documentLegacy(api.OpenAPI(), o.Mounts, len(o.Observe) > 0) // the flask schedule API and /metrics, in the document only
 	for _, add := range o.Routes {
 		add(r)
 	}
 	for _, m := range o.Mounts {
-		h := gin.WrapH(m.Handler)
+		h := gin.WrapH(problemErrors(m.Handler))
 		r.Any(m.Prefix, h)
 		r.Any(m.Prefix+"/*path", h)
 	}
@@ -170,7 +176,7 @@ func apiConfig(o Options) huma.Config {
 	cfg.DocsPath = ""     // served by registerDocs from embedded assets
 	cfg.CreateHooks = nil // no $schema field in bodies: clients of the original expect its exact JSON
 	cfg.OpenAPIPath = "/openapi"
-	cfg.Transformers = append(cfg.Transformers, scrubSecrets, boundErrors)
+	cfg.Transformers = append(cfg.Transformers, scrubSecrets, boundErrors, tidyErrors)
 	// limitBody refuses a declared Content-Length over the limit; this
 	// catches chunked bodies. The framework treats reaching its maximum as
 	// too large, hence the extra byte.
@@ -185,6 +191,7 @@ func apiConfig(o Options) huma.Config {
 			op.BodyReadTimeout = -1
 		}
 	})
+	cfg.OnAddOperation = append(cfg.OnAddOperation, setRequestExample(requestExamples()))
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Needed on /ch11/* when the service runs with API_TOKEN set."},
 	}

@@ -9,12 +9,32 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
-// DatePattern is what a date looks like on the wire: an ISO 8601 date, or a
-// date-time whose time is midnight UTC (what Python's datetime.isoformat()
-// gives for a date stored as a datetime, which clients of the original send).
-const DatePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}(T00:00(:00(\.0+)?)?(Z|[+-]00:?00)?)?$`
+// InputDatePattern is what a date looks like on the wire: an ISO 8601 date,
+// or a date-time whose time is midnight UTC (what Python's
+// datetime.isoformat() gives for a date stored as a datetime, which clients
+// of the original send).
+const InputDatePattern = `^[0-9]{4}-[0-9]{2}-[0-9]{2}(T00:00(:00(\.0+)?)?(Z|[+-]00:?00)?)?$`
 
-var datePattern = regexp.MustCompile(DatePattern)
+// DatePattern admits only real calendar dates (YYYY-MM-DD, leap years
+// included); it is the pattern of the OpenAPI schema, which the API applies
+// after reading a midnight date-time as its date (see MidnightDate).
+const DatePattern = `^(?:[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))` +
+	`|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)$`
+
+// DateRule is how a broken date is reported, by the schema and by Check alike.
+const DateRule = "expected an ISO 8601 calendar date like 2000-01-02"
+
+var datePattern = regexp.MustCompile(InputDatePattern)
+
+// MidnightDate returns the date part of s when s is a date-time at midnight
+// UTC that the service reads as a date, so that the schema, which says
+// format: date, can check it.
+func MidnightDate(s string) (string, bool) {
+	if len(s) > 10 && datePattern.MatchString(s) {
+		return s[:10], true
+	}
+	return s, false
+}
 
 // Date is a calendar date without a time zone. It is written as "2006-01-02".
 //
@@ -41,11 +61,11 @@ func DateOf(t time.Time) Date {
 // ParseDate parses "2006-01-02" or a date-time at midnight.
 func ParseDate(s string) (Date, error) {
 	if !datePattern.MatchString(s) {
-		return Date{}, fmt.Errorf("expected an ISO 8601 date like 2000-01-02, got %q", s)
+		return Date{}, fmt.Errorf("%s, got %q", DateRule, s)
 	}
 	t, err := time.Parse(time.DateOnly, s[:10])
 	if err != nil {
-		return Date{}, fmt.Errorf("%q is not a calendar date", s[:10])
+		return Date{}, fmt.Errorf("%s, got %q", DateRule, s)
 	}
 	return Date{t: t, valid: true}, nil
 }
@@ -110,9 +130,11 @@ func (d Date) check() string {
 // Schema describes the date in the OpenAPI document.
 func (Date) Schema(huma.Registry) *huma.Schema {
 	return &huma.Schema{
-		Type:        huma.TypeString,
-		Pattern:     DatePattern,
-		Description: "ISO 8601 date (YYYY-MM-DD); a date-time at midnight UTC is accepted on input",
-		Examples:    []any{"2000-01-02"},
+		Type:               huma.TypeString,
+		Format:             "date",
+		Pattern:            DatePattern,
+		PatternDescription: "an ISO 8601 calendar date like 2000-01-02",
+		Description:        "ISO 8601 calendar date (YYYY-MM-DD); a date-time at midnight UTC (2000-01-02T00:00:00Z) is also accepted and read as its date",
+		Examples:           []any{"2000-01-02"},
 	}
 }

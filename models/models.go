@@ -55,9 +55,9 @@ type LoginVerify struct {
 // Official is a referee or umpire.
 type Official struct {
 	OfficialID  int64  `json:"official_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
-	FirstName   string `json:"fname" minLength:"1" maxLength:"100"`
-	LastName    string `json:"lname" minLength:"1" maxLength:"100"`
-	Age         int    `json:"age" minimum:"1" maximum:"120"`
+	FirstName   string `json:"fname" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
+	LastName    string `json:"lname" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
+	Age         int    `json:"age" minimum:"1" maximum:"120" doc:"must agree with birthday: the age on some day from date_started to today, i.e. from the completed years at date_started to one more than the completed years today (UTC)"`
 	Birthday    Date   `json:"birthday" doc:"not in the future"`
 	DateStarted Date   `json:"date_started" doc:"not before birthday"`
 }
@@ -65,8 +65,8 @@ type Official struct {
 // OfficialPatch is the body of PATCH /ch11/official/update/{id}: only the
 // fields present change.
 type OfficialPatch struct {
-	FirstName   *string `json:"fname,omitempty" minLength:"1" maxLength:"100"`
-	LastName    *string `json:"lname,omitempty" minLength:"1" maxLength:"100"`
+	FirstName   *string `json:"fname,omitempty" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
+	LastName    *string `json:"lname,omitempty" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
 	Age         *int    `json:"age,omitempty" minimum:"1" maximum:"120"`
 	Birthday    *Date   `json:"birthday,omitempty"`
 	DateStarted *Date   `json:"date_started,omitempty"`
@@ -75,9 +75,9 @@ type OfficialPatch struct {
 // Player is an athlete, optionally taking part in a game.
 type Player struct {
 	PlayerID    int64  `json:"player_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
-	FirstName   string `json:"fname" minLength:"1" maxLength:"100"`
-	LastName    string `json:"lname" minLength:"1" maxLength:"100"`
-	Age         int    `json:"age" minimum:"1" maximum:"120"`
+	FirstName   string `json:"fname" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
+	LastName    string `json:"lname" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
+	Age         int    `json:"age" minimum:"1" maximum:"120" doc:"must agree with birthday: the age on some day from date_started to today, i.e. from the completed years at date_started to one more than the completed years today (UTC)"`
 	Birthday    Date   `json:"birthday" doc:"not in the future"`
 	DateStarted Date   `json:"date_started" doc:"not before birthday"`
 	GameID      *int64 `json:"game_id" required:"false" nullable:"true" minimum:"1" maximum:"9007199254740991" doc:"id of an existing game, or null"`
@@ -85,8 +85,8 @@ type Player struct {
 
 // PlayerPatch is the body of PATCH /ch11/player/update/{id}.
 type PlayerPatch struct {
-	FirstName   *string    `json:"fname,omitempty" minLength:"1" maxLength:"100"`
-	LastName    *string    `json:"lname,omitempty" minLength:"1" maxLength:"100"`
+	FirstName   *string    `json:"fname,omitempty" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
+	LastName    *string    `json:"lname,omitempty" minLength:"1" maxLength:"100" pattern:"\\S" patternDescription:"a name with at least one character that is not a space"`
 	Age         *int       `json:"age,omitempty" minimum:"1" maximum:"120"`
 	Birthday    *Date      `json:"birthday,omitempty"`
 	DateStarted *Date      `json:"date_started,omitempty"`

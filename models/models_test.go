@@ -2,8 +2,11 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseDate(t *testing.T) {
@@ -67,6 +70,12 @@ func TestCheckRules(t *testing.T) {
 		{"born tomorrow", func(p *Player) { p.Birthday, p.DateStarted = NewDate(2026, 6, 2), NewDate(2026, 6, 2) }, "birthday"},
 		{"started before birth", func(p *Player) { p.DateStarted = NewDate(2005, 1, 1) }, "date_started"},
 		{"missing date", func(p *Player) { p.DateStarted = Date{} }, "date_started"},
+		{"blank name", func(p *Player) { p.FirstName = " \t " }, "fname"},
+		{"age contradicts birthday", func(p *Player) { p.Age = 45 }, "age"},
+		{"age below the age at date_started", func(p *Player) { p.Age = 13 }, "age"},
+		{"age at date_started", func(p *Player) { p.Age = 14 }, ""},
+		{"age one ahead of UTC today", func(p *Player) { p.Age = 21 }, ""},
+		{"age two ahead", func(p *Player) { p.Age = 22 }, "age"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,4 +129,26 @@ func FuzzParseDate(f *testing.F) {
 			t.Fatalf("JSON %s decodes to %v, %v; ParseDate gave %v", b, fromJSON, err, d)
 		}
 	})
+}
+
+// TestDatePatternAdmitsOnlyRealDates compares the schema's pattern with the
+// calendar over every day of a leap-year cycle's edge years.
+func TestDatePatternAdmitsOnlyRealDates(t *testing.T) {
+	re := regexp.MustCompile(DatePattern)
+	for _, y := range []int{0, 4, 100, 400, 679, 1900, 1999, 2000, 2024, 2100, 9999} {
+		for m := 0; m <= 13; m++ {
+			for d := 0; d <= 32; d++ {
+				s := fmt.Sprintf("%04d-%02d-%02d", y, m, d)
+				_, err := time.Parse(time.DateOnly, s)
+				if re.MatchString(s) != (err == nil) {
+					t.Errorf("pattern match %v for %s, calendar says %v", re.MatchString(s), s, err)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"0679-39-01", "2000-01-02T00:00:00", "2000-1-02", " 2000-01-02"} {
+		if re.MatchString(s) {
+			t.Errorf("pattern admits %q", s)
+		}
+	}
 }

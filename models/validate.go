@@ -13,6 +13,10 @@ import (
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// bySchema: the API's JSON schema states this rule too, so the API,
+	// which validates against the schema first, leaves it out of its answer
+	// instead of reporting one problem twice.
+	bySchema bool
 }
 
 func (e FieldError) Error() string { return e.Field + ": " + e.Message }
@@ -57,10 +61,48 @@ func (r *rules) id(field string, v int64) {
 	}
 }
 
+func (r *rules) schemaRule(field, format string, args ...any) {
+	*r = append(*r, FieldError{Field: field, Message: fmt.Sprintf(format, args...), bySchema: true})
+}
+
 func (r *rules) text(field, v string, lo, hi int) {
 	if n := utf8.RuneCountInString(v); n < lo || n > hi {
 		r.add(field, "must be %d to %d characters long", lo, hi)
 	}
+}
+
+// name checks a person's name: its length, and that it is not blank.
+func (r *rules) name(field, v string) {
+	r.text(field, v, 1, MaxName)
+	if v != "" && strings.TrimSpace(v) == "" {
+		r.schemaRule(field, "expected string to be %s", nameRule)
+	}
+}
+
+const nameRule = "a name with at least one character that is not a space"
+
+// ageMatches checks age against birthday: age is what the person was on some
+// day from date_started to today (records are not re-aged every year), so it
+// lies between the completed years at date_started and one more than those
+// today (a client's day may be ahead of UTC's).
+func (r *rules) ageMatches(age int, birthday, started, today Date) {
+	if age < MinAge || age > MaxAge || !birthday.Valid() || !started.Valid() || started.Before(birthday) || birthday.After(today) {
+		return // other rules report these
+	}
+	lo, hi := yearsBetween(birthday, started), yearsBetween(birthday, today)+1
+	if age < lo || age > hi {
+		r.add("age", "must agree with birthday %s: from %d (at date_started) to %d (today)", birthday, lo, hi)
+	}
+}
+
+// yearsBetween is the completed years from birthday to d.
+func yearsBetween(birthday, d Date) int {
+	b, t := birthday.Time(), d.Time()
+	n := t.Year() - b.Year()
+	if t.Month() < b.Month() || (t.Month() == b.Month() && t.Day() < b.Day()) {
+		n--
+	}
+	return n
 }
 
 func (r *rules) age(field string, v int) {
@@ -71,7 +113,7 @@ func (r *rules) age(field string, v int) {
 
 func (r *rules) requiredDate(field string, d Date) bool {
 	if d.IsZero() {
-		r.add(field, "is required")
+		r.schemaRule(field, "is required")
 		return false
 	}
 	return r.date(field, d)
@@ -79,7 +121,7 @@ func (r *rules) requiredDate(field string, d Date) bool {
 
 func (r *rules) date(field string, d Date) bool {
 	if msg := d.check(); msg != "" {
-		r.add(field, "%s", msg)
+		r.schemaRule(field, "%s", msg)
 		return false
 	}
 	return true
@@ -101,8 +143,8 @@ func (r *rules) personDates(birthday, started Date, today Date) {
 func (o Official) Check(today Date) []FieldError {
 	var r rules
 	r.id("official_id", o.OfficialID)
-	r.text("fname", o.FirstName, 1, MaxName)
-	r.text("lname", o.LastName, 1, MaxName)
+	r.name("fname", o.FirstName)
+	r.name("lname", o.LastName)
 	r.age("age", o.Age)
 	r = append(r, o.crossCheck(today)...)
 	return r
@@ -112,6 +154,7 @@ func (o Official) Check(today Date) []FieldError {
 func (o Official) crossCheck(today Date) []FieldError {
 	var r rules
 	r.personDates(o.Birthday, o.DateStarted, today)
+	r.ageMatches(o.Age, o.Birthday, o.DateStarted, today)
 	return r
 }
 
@@ -119,8 +162,8 @@ func (o Official) crossCheck(today Date) []FieldError {
 func (p Player) Check(today Date) []FieldError {
 	var r rules
 	r.id("player_id", p.PlayerID)
-	r.text("fname", p.FirstName, 1, MaxName)
-	r.text("lname", p.LastName, 1, MaxName)
+	r.name("fname", p.FirstName)
+	r.name("lname", p.LastName)
 	r.age("age", p.Age)
 	if p.GameID != nil {
 		r.id("game_id", *p.GameID)
@@ -132,6 +175,7 @@ func (p Player) Check(today Date) []FieldError {
 func (p Player) crossCheck(today Date) []FieldError {
 	var r rules
 	r.personDates(p.Birthday, p.DateStarted, today)
+	r.ageMatches(p.Age, p.Birthday, p.DateStarted, today)
 	return r
 }
 
@@ -205,8 +249,7 @@ func patchDates(fields map[string]*Date) []FieldError {
 	for _, name := range []string{"birthday", "date_started", "date_start", "date_end"} {
 		if d, ok := fields[name]; ok && d != nil {
 			if d.IsZero() {
-				r.add(name, "must be a date, not null")
-				continue
+				continue // null: refused before the schema (see handlers.strictBody)
 			}
 			r.date(name, *d)
 		}
@@ -218,12 +261,11 @@ func patchDates(fields map[string]*Date) []FieldError {
 // validation, so a client gets schema and cross-field failures in one answer.
 
 func resolve(prefix *huma.PathBuffer, fields []FieldError) []error {
-	if len(fields) == 0 {
-		return nil
-	}
-	errs := make([]error, len(fields))
-	for i, f := range fields {
-		errs[i] = &huma.ErrorDetail{Location: prefix.With(f.Field), Message: f.Message}
+	var errs []error
+	for _, f := range fields {
+		if !f.bySchema {
+			errs = append(errs, &huma.ErrorDetail{Location: prefix.With(f.Field), Message: f.Message})
+		}
 	}
 	return errs
 }
