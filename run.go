@@ -153,6 +153,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if err := registerHealthMetrics(monitor, readiness, agent); err != nil {
+		return err
+	}
 	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopAgent()
 	if agent.Enabled() {
