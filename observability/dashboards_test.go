@@ -209,3 +209,24 @@ func TestDashboardsValid(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricNames: the names TestLiveStack checks against /metrics are the
+// selected series, not functions, labels, keywords or numbers.
+func TestMetricNames(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		expr string
+		want []string
+	}{
+		{`up{job="sports-service"} == 0`, []string{"up"}},
+		{`sum by (method, uri) (rate(gin_uri_request_total{code=~"5..",uri="a:b"}[1m]))`, []string{"gin_uri_request_total"}},
+		{`histogram_quantile(0.99, sum by (instance, le) (rate(gin_request_duration_bucket{job="x"}[$__rate_interval])))`, []string{"gin_request_duration_bucket"}},
+		{`instance:x:rate1m > on() group_left() sports_service:alert_threshold:error_ratio or 1e3 * b offset 5m`,
+			[]string{"instance:x:rate1m", "sports_service:alert_threshold:error_ratio", "b"}},
+		{`go_gc_duration_seconds{quantile="1"} and bool process_open_fds`, []string{"go_gc_duration_seconds", "process_open_fds"}},
+	} {
+		if got := metricNames(tc.expr); !slices.Equal(got, tc.want) {
+			t.Errorf("metricNames(%s) = %v, want %v", tc.expr, got, tc.want)
+		}
+	}
+}
