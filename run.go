@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer closeDatabase()
-	agent, stopRegistration, err := startRegistration(ctx, getenv, cfg.service, ln, db, out)
+	agent, stopRegistration, err := startRegistration(ctx, getenv, cfg.service, ln, db, out, obs)
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func listen(cfg config.Config, out output) (net.Listener, error) {
 // set) and keeps its UP/DOWN status current from readiness; the returned
 // stop ends the agent's loop. The agent outlives ctx, so that the shutdown
 // can still mark it OUT_OF_SERVICE and deregister it.
-func startRegistration(ctx context.Context, getenv func(string) string, cfg config.Config, ln net.Listener, db pinger, out output) (*discoveryAgent, func(), error) {
+func startRegistration(ctx context.Context, getenv func(string) string, cfg config.Config, ln net.Listener, db pinger, out output, obs observability) (*discoveryAgent, func(), error) {
 	readiness := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
 		defer cancel()
@@ -260,6 +260,9 @@ func startRegistration(ctx context.Context, getenv func(string) string, cfg conf
 	}
 	agent, err := newDiscovery(getenv, ln.Addr().(*net.TCPAddr).Port, out.logger, readiness, out.info.Version)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := registerHealthMetrics(obs.monitor, readiness, agent); err != nil {
 		return nil, nil, err
 	}
 	agentCtx, stopAgent := context.WithCancel(context.WithoutCancel(ctx))

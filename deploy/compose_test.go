@@ -14,6 +14,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
 )
 
 // loadCompose loads docker-compose.yaml the way `docker compose` does
@@ -106,6 +107,16 @@ func wantHealthcheck(t *testing.T, s types.ServiceConfig, words ...string) {
 	}
 }
 
+// wantMount: the repository's dir is mounted read-only on target.
+func wantMount(t *testing.T, p *types.Project, s types.ServiceConfig, dir, target string) {
+	t.Helper()
+	if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
+		return v.Source == filepath.Join(p.WorkingDir, dir) && v.Target == target && v.ReadOnly
+	}) {
+		t.Errorf("%s: volumes %+v: want ./%s read-only on %s", s.Name, s.Volumes, dir, target)
+	}
+}
+
 func wantDependsOn(t *testing.T, s types.ServiceConfig, want map[string]string) {
 	t.Helper()
 	for dep, cond := range want {
@@ -125,7 +136,7 @@ func TestComposeServices(t *testing.T) {
 
 	names := p.ServiceNames()
 	slices.Sort(names)
-	if want := []string{"app", "eureka", "jaeger", "mongo", "nginx"}; !slices.Equal(names, want) {
+	if want := []string{"app", "eureka", "grafana", "jaeger", "mongo", "nginx", "prometheus"}; !slices.Equal(names, want) {
 		t.Fatalf("services = %v, want %v", names, want)
 	}
 	if nets := p.NetworkNames(); len(nets) != 1 {
@@ -291,6 +302,74 @@ func TestComposeServices(t *testing.T) {
 		}
 	})
 
+	t.Run("prometheus", func(t *testing.T) {
+		s := service(t, p, "prometheus")
+		if !regexp.MustCompile(`^prom/prometheus:v3\.\d+\.\d+$`).MatchString(s.Image) {
+			t.Errorf("image %q: want the official Prometheus 3 pinned (prom/prometheus:v3.x.y)", s.Image)
+		}
+		if got := published(s); !slices.Equal(got, []string{"9090:9090/tcp"}) {
+			t.Errorf("ports = %v, want 9090:9090", got)
+		}
+		wantMount(t, p, s, "observability/prometheus", "/etc/prometheus")
+		if !slices.Contains([]string(s.Command), "--config.file=/etc/prometheus/prometheus.yml") {
+			t.Errorf("command %v: want --config.file=/etc/prometheus/prometheus.yml", s.Command)
+		}
+		wantHealthcheck(t, s, "/-/ready")
+		// The scrape job finds the app's containers by the service's name
+		// and its exposed port: what --scale app=N needs.
+		var cfg struct {
+			ScrapeConfigs []struct {
+				JobName string `yaml:"job_name"`
+				DNS     []struct {
+					Names []string `yaml:"names"`
+					Type  string   `yaml:"type"`
+					Port  int      `yaml:"port"`
+				} `yaml:"dns_sd_configs"`
+			} `yaml:"scrape_configs"`
+		}
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "observability/prometheus/prometheus.yml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := yaml.Unmarshal(b, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		app := service(t, p, "app")
+		found := false
+		for _, sc := range cfg.ScrapeConfigs {
+			for _, d := range sc.DNS {
+				found = true
+				if !slices.Equal(d.Names, []string{app.Name}) || d.Type != "A" || !slices.Contains([]string(app.Expose), strconv.Itoa(d.Port)) {
+					t.Errorf("job %s: dns_sd_configs %+v, want type A on %q port %v", sc.JobName, d, app.Name, app.Expose)
+				}
+			}
+		}
+		if !found {
+			t.Error("prometheus.yml has no dns_sd_configs for the app")
+		}
+	})
+
+	t.Run("grafana", func(t *testing.T) {
+		s := service(t, p, "grafana")
+		if !regexp.MustCompile(`^grafana/grafana:\d+\.\d+\.\d+$`).MatchString(s.Image) {
+			t.Errorf("image %q: want the official image pinned (grafana/grafana:x.y.z)", s.Image)
+		}
+		if got := published(s); !slices.Equal(got, []string{"3000:3000/tcp"}) {
+			t.Errorf("ports = %v, want 3000:3000", got)
+		}
+		wantMount(t, p, s, "observability/grafana/provisioning", "/etc/grafana/provisioning")
+		wantMount(t, p, s, "observability/grafana/dashboards", "/etc/grafana/dashboards")
+		// Anonymous read-only: viewers, no sign-in, no sign-up.
+		wantEnv(t, s, "", map[string]string{
+			"GF_AUTH_ANONYMOUS_ENABLED":  "true",
+			"GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer",
+			"GF_AUTH_DISABLE_LOGIN_FORM": "true",
+			"GF_AUTH_BASIC_ENABLED":      "false",
+			"GF_USERS_ALLOW_SIGN_UP":     "false",
+		})
+		wantHealthcheck(t, s, "/api/health")
+	})
+
 	t.Run("eureka", func(t *testing.T) {
 		s := service(t, p, "eureka")
 		if s.Build == nil || s.Build.Context != filepath.Join(repoRoot(t), "registry") {
@@ -436,7 +515,8 @@ func TestComposeCIOverride(t *testing.T) {
 	merged := loadProject(t, repoRoot(t), []string{override},
 		cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
 
-	replaced := map[string]bool{"mongo": true, "nginx": true, "jaeger": true, "eureka": true}
+	// grafana keeps its image: .ci/stack.sh does not start it.
+	replaced := map[string]bool{"mongo": true, "nginx": true, "jaeger": true, "eureka": true, "prometheus": true}
 	for name, b := range base.Services {
 		m, ok := merged.Services[name]
 		if !ok {

@@ -139,3 +139,12 @@ func (g appLabelGatherer) Gather() ([]*dto.MetricFamily, error) {
 	}
 	return families, err
 }
+
+// Register adds a collector of the service's own (its series get the
+// app_name label like the others).
+func (m *Metrics) Register(c prometheus.Collector) error {
+	if err := m.registry.Register(c); err != nil {
+		return fmt.Errorf("register collector: %w", err)
+	}
+	return nil
+}

@@ -45,6 +45,8 @@ func testScale(t *testing.T, s *stack) {
 		})
 		t.Logf("%s (%s) registered UP %s after the scale-up began", c.Name, s.backendIP(t, c), time.Since(start).Round(100*time.Millisecond))
 	}
+	// Prometheus finds the new instances through Docker's DNS.
+	s.prometheusTargetsUp(t, 3)
 
 	// Answers per instance: /info names the instance by its host name,
 	// which is the container's.

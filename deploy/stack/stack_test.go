@@ -26,6 +26,7 @@ func TestStack(t *testing.T) {
 		{"client flow", testClientFlow},
 		{"docs in chromium", testDocs},
 		{"metrics", testMetrics},
+		{"prometheus", testPrometheus},
 		{"trace in jaeger", testTrace},
 		{"registered in eureka", testRegistered},
 		{"image", testImage},
