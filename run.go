@@ -129,6 +129,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	indexCtx, stopIndexing := context.WithCancel(ctx)
 	defer stopIndexing()
 	go ensureIndexes(indexCtx, store, logger)
+	go sweepIdempotencyKeys(indexCtx, store, cfg.IdempotencyKeyTTL, logger)
 
 	if cfg.APIToken == "" {
 		logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
@@ -181,6 +182,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		APIToken:       cfg.APIToken,
 		CORSOrigins:    cfg.CORSOrigins,
 		Discovery:      discoveryRoutes(agent),
+
+		Idempotency:       store,
+		IdempotencyKeyTTL: cfg.IdempotencyKeyTTL,
+		RequireIfMatch:    cfg.RequireIfMatch,
 		Health: []handlers.HealthCheck{
 			{Name: "lifecycle", Ready: true, Check: state.Check},
 			{Name: "database", Ready: true, Check: databaseCheck(store, info.Database)},

@@ -57,6 +57,12 @@ type Config struct {
 	CORSOrigins []string
 	// SessionKey signs the admin site's session cookies; empty means a random per-process key.
 	SessionKey string
+
+	// IdempotencyKeyTTL is how long the answer to a POST .../add sent with
+	// an Idempotency-Key is kept for replay (docs/concurrency.md).
+	IdempotencyKeyTTL time.Duration
+	// RequireIfMatch makes updates and deletes without If-Match answer 428.
+	RequireIfMatch bool
 }
 
 // Variable documents one environment variable: the .env.example file and the
@@ -91,6 +97,8 @@ func Variables() []Variable {
 		{"API_TOKEN", "", "when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>"},
 		{"CORS_ALLOWED_ORIGINS", "", "comma-separated origins allowed by CORS; empty disables CORS"},
 		{"SESSION_KEY", "", "secret that signs admin-site sessions (at least 32 bytes); empty: random per process"},
+		{"IDEMPOTENCY_KEY_TTL", "24h", "how long the answer to a POST .../add with an Idempotency-Key is replayed; after it the key may be reused"},
+		{"REQUIRE_IF_MATCH", "false", "true: PATCH update and DELETE without If-Match answer 428 Precondition Required"},
 	}
 }
 
@@ -120,6 +128,8 @@ func Load(getenv func(string) string) (Config, error) {
 		APIToken:          r.str("API_TOKEN"),
 		CORSOrigins:       r.list("CORS_ALLOWED_ORIGINS"),
 		SessionKey:        r.str("SESSION_KEY"),
+		IdempotencyKeyTTL: r.duration("IDEMPOTENCY_KEY_TTL", true),
+		RequireIfMatch:    r.oneOf("REQUIRE_IF_MATCH", "true", "false") == "true",
 	}
 	if r.err == nil {
 		if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
