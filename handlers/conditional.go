@@ -197,6 +197,10 @@ func matchesWeakly(tags []entityTag, opaque string) bool {
 
 // preconditionFailed is the problem document of a stale If-Match.
 func preconditionFailed(pf *repository.PreconditionFailedError) huma.StatusError {
+	if pf.Gone {
+		return huma.Error412PreconditionFailed(pf.Error()+": it was deleted",
+			&huma.ErrorDetail{Location: "header.If-Match", Message: "no current version"})
+	}
 	return huma.Error412PreconditionFailed(
 		fmt.Sprintf("%s %d changed since you read it: its current version is %s; GET it again, reapply your change and send the new ETag",
 			pf.Kind, pf.ID, etagOf(pf.Current)),

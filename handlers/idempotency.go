@@ -24,7 +24,7 @@ import (
 // Idempotency-Key (repository.Store does, in the database, so that every
 // instance sees them).
 type IdempotencyStore interface {
-	BeginIdempotent(ctx context.Context, key, fingerprint string, expires time.Time) (repository.IdempotentAnswer, error)
+	BeginIdempotent(ctx context.Context, key, fingerprint string, expires time.Time, abandonAfter time.Duration) (repository.IdempotentAnswer, error)
 	FinishIdempotent(context.Context, repository.IdempotentAnswer) error
 	ForgetIdempotent(ctx context.Context, key string) error
 }
@@ -63,7 +63,10 @@ func parseIdempotencyKey(v string) (string, error) {
 // Idempotent-Replayed: true; with another body 422; while the first still
 // runs 409. Keys are scoped by path and by the credentials sent, and expire
 // after ttl.
-func idempotentCreates(store IdempotencyStore, ttl time.Duration, bodyLimit int64, logger *slog.Logger) gin.HandlerFunc {
+//
+// A key still "running" after abandonAfter (longer than any request may run)
+// belongs to an instance that died mid-request: the next request takes it.
+func idempotentCreates(store IdempotencyStore, ttl, abandonAfter time.Duration, bodyLimit int64, logger *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		values := c.Request.Header.Values(idempotencyKeyHeader)
 		if len(values) == 0 || c.Request.Method != http.MethodPost || !idempotentPath.MatchString(c.Request.URL.Path) {
@@ -102,8 +105,21 @@ func idempotentCreates(store IdempotencyStore, ttl time.Duration, bodyLimit int6
 		fp.Write(body)
 		fingerprint := hex.EncodeToString(fp.Sum(nil))
 
+		// From here the request runs to the end even when its client hangs
+		// up: the client will retry, and must find the answer, not a record
+		// created by a request whose answer was lost, nor a key left
+		// "running" because the driver gave up on the insert that
+		// recorded it after the database had done it.
 		ctx := c.Request.Context()
-		held, err := store.BeginIdempotent(ctx, storeKey, fingerprint, time.Now().Add(ttl))
+		detached := context.WithoutCancel(ctx)
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			detached, cancel = context.WithDeadline(detached, dl)
+			defer cancel()
+		}
+		ctx = detached
+		c.Request = c.Request.WithContext(detached)
+		held, err := store.BeginIdempotent(ctx, storeKey, fingerprint, time.Now().Add(ttl), abandonAfter)
 		switch {
 		case errors.Is(err, repository.ErrIdempotencyKeyTaken) && held.Fingerprint != fingerprint:
 			writeProblem(c, http.StatusUnprocessableEntity,
@@ -133,16 +149,6 @@ func idempotentCreates(store IdempotencyStore, ttl time.Duration, bodyLimit int6
 			return
 		}
 
-		// The first request runs to the end even when its client hangs up:
-		// the client will retry, and must find the answer, not a record
-		// created by a request whose answer was lost.
-		detached := context.WithoutCancel(ctx)
-		if dl, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			detached, cancel = context.WithDeadline(detached, dl)
-			defer cancel()
-		}
-		c.Request = c.Request.WithContext(detached)
 		rec := &recordingWriter{ResponseWriter: c.Writer}
 		c.Writer = rec
 		finished := false

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/gin-gonic/gin"
@@ -13,7 +14,7 @@ import (
 func recordWrites(o Options) []gin.HandlerFunc {
 	var mw []gin.HandlerFunc
 	if o.Idempotency != nil {
-		mw = append(mw, idempotentCreates(o.Idempotency, o.IdempotencyKeyTTL, o.BodyLimit, o.Logger))
+		mw = append(mw, idempotentCreates(o.Idempotency, o.IdempotencyKeyTTL, 2*o.RequestTimeout+time.Minute, o.BodyLimit, o.Logger))
 	}
 	return append(mw, conditionalRequests(o.RequireIfMatch))
 }

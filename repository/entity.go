@@ -166,6 +166,10 @@ func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, write
 	want, conditional := ifMatch(ctx)
 	for wait := 0; ; wait++ {
 		_, v, err := e.getVersioned(ctx, s, id)
+		if conditional && errors.Is(err, ErrNotFound) {
+			// RFC 9110 §13.1.1: no current representation, so no tag matches.
+			return &PreconditionFailedError{Kind: e.kind, ID: id, Gone: true}
+		}
 		if err != nil {
 			return err
 		}
@@ -181,6 +185,9 @@ func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, write
 			// record on between the first read and the claim.
 			cur, now, err := e.getVersioned(ctx, s, id)
 			switch {
+			case conditional && errors.Is(err, ErrNotFound):
+				release()
+				return &PreconditionFailedError{Kind: e.kind, ID: id, Gone: true}
 			case err != nil:
 				release()
 				return err

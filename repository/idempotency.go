@@ -34,7 +34,8 @@ var ErrIdempotencyKeyTaken = errors.New("idempotency key already used")
 // to be forgotten at expires. When key is already recorded and not expired it
 // returns that record and ErrIdempotencyKeyTaken. The insert of the unique
 // _id is what makes only one of several concurrent first requests run.
-func (s *Store) BeginIdempotent(ctx context.Context, key, fingerprint string, expires time.Time) (IdempotentAnswer, error) {
+// A record still not done abandonAfter after it was created is taken over.
+func (s *Store) BeginIdempotent(ctx context.Context, key, fingerprint string, expires time.Time, abandonAfter time.Duration) (IdempotentAnswer, error) {
 	now := time.Now().UTC()
 	rec := IdempotentAnswer{Key: key, Fingerprint: fingerprint, Created: now, Expires: expires.UTC()}
 	for attempt := 0; attempt < 2; attempt++ {
@@ -57,8 +58,9 @@ func (s *Store) BeginIdempotent(ctx context.Context, key, fingerprint string, ex
 		case err != nil:
 			cancel()
 			return IdempotentAnswer{}, unavailable("find idempotency key", err)
-		case held.Expires.Before(now):
-			// Expired but not swept yet: the key may be used again.
+		case held.Expires.Before(now), !held.Done && now.Sub(held.Created) > abandonAfter:
+			// Expired but not swept yet, or abandoned by an instance that
+			// died while running it: the key may be used again.
 			_, err = s.idempotency.DeleteOne(fctx, bson.D{{Key: "_id", Value: key}, {Key: "expires", Value: held.Expires}})
 			cancel()
 			if err != nil {

@@ -32,12 +32,16 @@ type PreconditionFailedError struct {
 	Kind    string
 	ID      int64
 	Current int64 // the stored version (0: never written with versions)
+	Gone    bool  // there is no such record (any more)
 }
 
 // ErrPreconditionFailed is what *PreconditionFailedError matches.
 var ErrPreconditionFailed = errors.New("version does not match")
 
 func (e *PreconditionFailedError) Error() string {
+	if e.Gone {
+		return fmt.Sprintf("%s %d no longer exists", e.Kind, e.ID)
+	}
 	return fmt.Sprintf("%s %d is at version %d, not the one given: it changed since it was read", e.Kind, e.ID, e.Current)
 }
 func (e *PreconditionFailedError) Is(target error) bool { return target == ErrPreconditionFailed }
