@@ -62,6 +62,7 @@ func documentRecordWrites() func(*huma.OpenAPI, *huma.Operation) {
 			op.Parameters = append(op.Parameters, &huma.Param{Name: "If-None-Match", In: "header",
 				Description: "answer 304 if the record is still at one of these versions", Schema: str()})
 			addHeader("200", etag)
+			op.Responses["400"] = problem("Bad Request")
 			op.Responses["304"] = &huma.Response{Description: "Not Modified: the record is still at the version given",
 				Headers: map[string]*huma.Param{"ETag": etag}}
 		case "update", "delete":
