@@ -23,6 +23,11 @@ func recordWrites(o Options) []gin.HandlerFunc {
 // answers the middleware of recordWrites adds to the record operations.
 func documentRecordWrites() func(*huma.OpenAPI, *huma.Operation) {
 	str := func() *huma.Schema { return &huma.Schema{Type: huma.TypeString} }
+	// RFC 9110's syntax of If-Match and If-None-Match, simplified: "*" or
+	// a comma-separated list of (weak) quoted tags.
+	tagList := func() *huma.Schema {
+		return &huma.Schema{Type: huma.TypeString, Pattern: `^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$`, Examples: []any{`"1796119646341120195"`}}
+	}
 	etag := &huma.Param{Name: "ETag", Description: "strong entity tag of the record's version", Schema: str()}
 	problem := func(desc string) *huma.Response {
 		return &huma.Response{Description: desc, Content: map[string]*huma.MediaType{
@@ -60,7 +65,7 @@ func documentRecordWrites() func(*huma.OpenAPI, *huma.Operation) {
 			}
 		case "get":
 			op.Parameters = append(op.Parameters, &huma.Param{Name: "If-None-Match", In: "header",
-				Description: "answer 304 if the record is still at one of these versions", Schema: str()})
+				Description: "answer 304 if the record is still at one of these versions", Schema: tagList()})
 			addHeader("200", etag)
 			op.Responses["400"] = problem("Bad Request")
 			op.Responses["304"] = &huma.Response{Description: "Not Modified: the record is still at the version given",
@@ -68,7 +73,7 @@ func documentRecordWrites() func(*huma.OpenAPI, *huma.Operation) {
 		case "update", "delete":
 			op.Parameters = append(op.Parameters, &huma.Param{Name: "If-Match", In: "header",
 				Description: "write only if the record is still at this version (its ETag); " +
-					"without it the write is unconditional unless the service requires it (428)", Schema: str()})
+					"without it the write is unconditional unless the service requires it (428)", Schema: tagList()})
 			if verb == "update" {
 				addHeader("200", etag)
 			}
