@@ -164,6 +164,12 @@ const maxClaimWaits = 100
 // fails with *PreconditionFailedError; without, the write waits its turn.
 func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, write func(M, int64) error) error {
 	want, conditional := ifMatch(ctx)
+	// Once begun, the claim, the write and the release run to the end even
+	// if the client hangs up (each call still bounded by the store's
+	// timeout): a driver call cancelled half-way may have inserted a claim
+	// it never learns about, which would block the record's writers until
+	// the claim goes stale.
+	ctx = context.WithoutCancel(ctx)
 	for wait := 0; ; wait++ {
 		_, v, err := e.getVersioned(ctx, s, id)
 		if conditional && errors.Is(err, ErrNotFound) {

@@ -107,7 +107,7 @@ func (s *Store) SweepIdempotent(ctx context.Context, now time.Time) (int64, erro
 	if err != nil {
 		return 0, unavailable("sweep idempotency keys", err)
 	}
-	if _, err := s.claims.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: now.Add(-claimStale).UTC()}}}}); err != nil {
+	if _, err := s.claims.DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: now.Add(-s.claimStale()).UTC()}}}}); err != nil {
 		return res.DeletedCount, unavailable("sweep version claims", err)
 	}
 	return res.DeletedCount, nil

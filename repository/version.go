@@ -23,8 +23,10 @@ const versionField = "version"
 const VersionClaimCollection = "_version_claims"
 
 // claimStale is how old a claim must be before another writer may take it
-// over: its writer died between claim and release. Far longer than any write.
-const claimStale = time.Minute
+// over: its writer died between claim and release, or the driver gave up on
+// the insert after the database had done it. A claim is held for three
+// database calls of at most the store's timeout each.
+func (s *Store) claimStale() time.Duration { return max(4*s.timeout, 2*time.Second) }
 
 // PreconditionFailedError says the record is no longer at the version the
 // writer read: someone else changed or deleted it in between.
@@ -154,7 +156,7 @@ func (s *Store) claim(ctx context.Context, kind string, id, from int64) (release
 		}
 		fctx, cancel := s.call(ctx)
 		ferr := s.claims.FindOne(fctx, bson.D{{Key: "_id", Value: key}}).Decode(&held)
-		if ferr == nil && time.Since(held.At) > claimStale {
+		if ferr == nil && time.Since(held.At) > s.claimStale() {
 			_, ferr = s.claims.DeleteOne(fctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: held.At}})
 			cancel()
 			if ferr == nil {
