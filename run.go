@@ -230,6 +230,7 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 	indexCtx, stopIndexing := context.WithCancel(ctx)
 	stops = append(stops, stopIndexing)
 	go ensureIndexes(indexCtx, store, out.logger)
+	go sweepIdempotencyKeys(indexCtx, store, cfg.IdempotencyKeyTTL, out.logger)
 	return store, stop, nil
 }
 
@@ -305,6 +306,10 @@ func startServer(ctx context.Context, cfg settings, ln net.Listener, store *repo
 		APIToken:       cfg.service.APIToken,
 		CORSOrigins:    cfg.service.CORSOrigins,
 		Discovery:      discoveryRoutes(agent),
+
+		Idempotency:       store,
+		IdempotencyKeyTTL: cfg.service.IdempotencyKeyTTL,
+		RequireIfMatch:    cfg.service.RequireIfMatch,
 		Health: []handlers.HealthCheck{
 			{Name: "lifecycle", Ready: true, Check: state.Check},
 			{Name: "database", Ready: true, Check: databaseCheck(store, out.info.Database)},

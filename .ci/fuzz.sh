@@ -15,6 +15,8 @@ targets=(
   ./handlers FuzzUpdateBodies
   ./handlers FuzzPasswordBodies
   ./handlers FuzzJSONAccessLog
+  ./handlers FuzzConditionalHeaders
+  ./handlers FuzzIdempotencyKey
   ./models FuzzParseDate
   ./legacy/flask/schedule FuzzSchedule
   ./legacy/django/forms FuzzParsePlayerForm

@@ -48,6 +48,11 @@ type Config struct {
 	APIToken    string   `env:"API_TOKEN" secret:"true" help:"when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>"`
 	CORSOrigins []string `env:"CORS_ALLOWED_ORIGINS" help:"comma-separated origins allowed by CORS; empty disables CORS"`
 	SessionKey  string   `env:"SESSION_KEY" secret:"true" validate:"omitempty,min=32" help:"secret that signs admin-site sessions (at least 32 bytes); empty: random per process"`
+
+	// IdempotencyKeyTTL is how long the answer to a POST .../add sent with
+	// an Idempotency-Key is kept for replay (docs/concurrency.md).
+	IdempotencyKeyTTL time.Duration `env:"IDEMPOTENCY_KEY_TTL" envDefault:"24h" validate:"gt=0s" help:"how long the answer to a POST .../add with an Idempotency-Key is replayed; after it the key may be reused"`
+	RequireIfMatch    bool          `env:"REQUIRE_IF_MATCH" envDefault:"false" help:"true: PATCH update and DELETE without If-Match answer 428 Precondition Required"`
 }
 
 // MaxShutdownDelay bounds SHUTDOWN_DELAY (its lte rule).

@@ -30,6 +30,7 @@ func (m errorMapper) problem(ctx context.Context, err error) huma.StatusError {
 		nf *repository.NotFoundError
 		ce *repository.ConflictError
 		iu *repository.InUseError
+		pf *repository.PreconditionFailedError
 	)
 	switch {
 	case errors.As(err, &ve):
@@ -49,6 +50,8 @@ func (m errorMapper) problem(ctx context.Context, err error) huma.StatusError {
 			details[i] = &huma.ErrorDetail{Location: "referrer", Message: r}
 		}
 		return huma.Error409Conflict(iu.Error(), details...)
+	case errors.As(err, &pf):
+		return preconditionFailed(pf)
 	case errors.Is(err, repository.ErrBadCredentials):
 		return huma.Error401Unauthorized("wrong username or password")
 	case errors.Is(err, repository.ErrUnavailable) && httpstatus.ClientGone(ctx):

@@ -80,6 +80,13 @@ type Options struct {
 	Discovery Discovery
 	// Mounts are the legacy sub-applications.
 	Mounts []Mount
+
+	// Idempotency stores the answers to POST .../add sent with an
+	// Idempotency-Key, for IdempotencyKeyTTL; nil ignores the header.
+	Idempotency       IdempotencyStore
+	IdempotencyKeyTTL time.Duration
+	// RequireIfMatch answers 428 to updates and deletes without If-Match.
+	RequireIfMatch bool
 }
 
 // apiPrefix is the API's path prefix; a bearer token, when configured,
@@ -122,6 +129,7 @@ func NewRouter(o Options) *gin.Engine {
 	if o.APIToken != "" {
 		r.Use(requireToken(o.APIToken, apiPrefix, exempt...))
 	}
+	r.Use(recordWrites(o)...) // Idempotency-Key, ETag, If-Match, If-None-Match
 
 	r.NoRoute(func(c *gin.Context) { writeProblem(c, http.StatusNotFound, noRouteDetail(c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
@@ -177,6 +185,7 @@ func apiConfig(o Options) huma.Config {
 	cfg.CreateHooks = nil // no $schema field in bodies: clients of the original expect its exact JSON
 	cfg.OpenAPIPath = "/openapi"
 	cfg.Transformers = append(cfg.Transformers, scrubSecrets, boundErrors, tidyErrors)
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentRecordWrites())
 	// limitBody refuses a declared Content-Length over the limit; this
 	// catches chunked bodies. The framework treats reaching its maximum as
 	// too large, hence the extra byte.

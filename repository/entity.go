@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -40,19 +42,30 @@ type entity[M, D any] struct {
 }
 
 func (e entity[M, D]) get(ctx context.Context, s *Store, id int64) (M, error) {
+	m, v, err := e.getVersioned(ctx, s, id)
+	if err == nil {
+		reportVersion(ctx, v)
+	}
+	return m, err
+}
+
+// getVersioned returns the record with its version.
+func (e entity[M, D]) getVersioned(ctx context.Context, s *Store, id int64) (M, int64, error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	var d D
-	err := e.coll.FindOne(ctx, bson.D{{Key: "_id", Value: docID(id)}}).Decode(&d)
+	var zero M
+	raw, err := e.coll.FindOne(ctx, bson.D{{Key: "_id", Value: docID(id)}}).Raw()
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		var zero M
-		return zero, &NotFoundError{Kind: e.kind, ID: id}
+		return zero, 0, &NotFoundError{Kind: e.kind, ID: id}
 	}
 	if err != nil {
-		var zero M
-		return zero, unavailable("get "+e.kind, err)
+		return zero, 0, unavailable("get "+e.kind, err)
 	}
-	return e.fromDoc(d), nil
+	var d D
+	if err := bson.Unmarshal(raw, &d); err != nil {
+		return zero, 0, fmt.Errorf("decode %s: %w", e.kind, err)
+	}
+	return e.fromDoc(d), versionOf(raw), nil
 }
 
 func (e entity[M, D]) exists(ctx context.Context, s *Store, id int64) (bool, error) {
@@ -67,12 +80,19 @@ func (e entity[M, D]) exists(ctx context.Context, s *Store, id int64) (bool, err
 
 // insert stores m; a duplicate key becomes a *ConflictError naming the field.
 func (e entity[M, D]) insert(ctx context.Context, s *Store, id int64, m M, uniqueFields map[string]any) error {
-	ctx, cancel := s.call(ctx)
+	v := newVersion()
+	doc, err := withVersion(e.toDoc(m), v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", e.kind, err)
+	}
+	ictx, cancel := s.call(ctx)
 	defer cancel()
-	_, err := e.coll.InsertOne(ctx, e.toDoc(m))
+	_, err = e.coll.InsertOne(ictx, doc)
 	if err == nil {
+		reportVersion(ctx, v)
 		return nil
 	}
+	ctx = ictx
 	if mongo.IsDuplicateKeyError(err) {
 		// Error texts differ between MongoDB and FerretDB (FerretDB does not
 		// name the index), so ask which value is taken: the id, or else
@@ -87,30 +107,119 @@ func (e entity[M, D]) insert(ctx context.Context, s *Store, id int64, m M, uniqu
 	return unavailable("insert "+e.kind, err)
 }
 
-func (e entity[M, D]) replace(ctx context.Context, s *Store, id int64, m M) error {
-	ctx, cancel := s.call(ctx)
-	defer cancel()
-	res, err := e.coll.ReplaceOne(ctx, bson.D{{Key: "_id", Value: docID(id)}}, e.toDoc(m))
-	if err != nil {
-		return unavailable("update "+e.kind, err)
-	}
-	if res.MatchedCount == 0 {
-		return &NotFoundError{Kind: e.kind, ID: id}
-	}
-	return nil
+// update replaces the record with what apply makes of it, and moves its
+// version on by one. The read, the check of ctx's If-Match (WithIfMatch) and
+// the write happen under the record's claim, so no other writer, in this
+// instance or another, writes in between.
+func (e entity[M, D]) update(ctx context.Context, s *Store, id int64, apply func(M) (M, error)) (M, error) {
+	var out M
+	err := e.conditional(ctx, s, id, func(cur M, v int64) error {
+		next, err := apply(cur)
+		if err != nil {
+			return err
+		}
+		doc, err := withVersion(e.toDoc(next), v+1)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", e.kind, err)
+		}
+		wctx, cancel := s.call(ctx)
+		defer cancel()
+		res, err := e.coll.ReplaceOne(wctx, bson.D{{Key: "_id", Value: docID(id)}}, doc)
+		if err != nil {
+			return unavailable("update "+e.kind, err)
+		}
+		if res.MatchedCount == 0 {
+			return &NotFoundError{Kind: e.kind, ID: id}
+		}
+		out = next
+		reportVersion(ctx, v+1)
+		return nil
+	})
+	return out, err
 }
 
+// delete removes the record, under the same claim and check as update.
 func (e entity[M, D]) delete(ctx context.Context, s *Store, id int64) error {
-	ctx, cancel := s.call(ctx)
-	defer cancel()
-	res, err := e.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: docID(id)}})
-	if err != nil {
-		return unavailable("delete "+e.kind, err)
+	return e.conditional(ctx, s, id, func(M, int64) error {
+		dctx, cancel := s.call(ctx)
+		defer cancel()
+		res, err := e.coll.DeleteOne(dctx, bson.D{{Key: "_id", Value: docID(id)}})
+		if err != nil {
+			return unavailable("delete "+e.kind, err)
+		}
+		if res.DeletedCount == 0 {
+			return &NotFoundError{Kind: e.kind, ID: id}
+		}
+		return nil
+	})
+}
+
+// maxClaimWaits bounds how often an unconditional write waits for another
+// writer of the same record before giving up with 503.
+const maxClaimWaits = 100
+
+// conditional runs write holding the claim on the record's current version,
+// which it passes with the record. With an If-Match in ctx, a record at any
+// other version, or one another writer is moving on from that version,
+// fails with *PreconditionFailedError; without, the write waits its turn.
+func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, write func(M, int64) error) error {
+	want, conditional := ifMatch(ctx)
+	// Once begun, the claim, the write and the release run to the end even
+	// if the client hangs up (each call still bounded by the store's
+	// timeout): a driver call cancelled half-way may have inserted a claim
+	// it never learns about, which would block the record's writers until
+	// the claim goes stale.
+	ctx = context.WithoutCancel(ctx)
+	for wait := 0; ; wait++ {
+		_, v, err := e.getVersioned(ctx, s, id)
+		if conditional && errors.Is(err, ErrNotFound) {
+			// RFC 9110 §13.1.1: no current representation, so no tag matches.
+			return &PreconditionFailedError{Kind: e.kind, ID: id, Gone: true}
+		}
+		if err != nil {
+			return err
+		}
+		if conditional && !slices.Contains(want, v) {
+			return &PreconditionFailedError{Kind: e.kind, ID: id, Current: v}
+		}
+		release, ok, err := s.claim(ctx, e.kind, id, v)
+		if err != nil {
+			return err
+		}
+		if ok {
+			// Read again under the claim: a writer may have moved the
+			// record on between the first read and the claim.
+			cur, now, err := e.getVersioned(ctx, s, id)
+			switch {
+			case conditional && errors.Is(err, ErrNotFound):
+				release()
+				return &PreconditionFailedError{Kind: e.kind, ID: id, Gone: true}
+			case err != nil:
+				release()
+				return err
+			case now == v:
+				err = write(cur, v)
+				release()
+				return err
+			}
+			release()
+			if conditional {
+				return &PreconditionFailedError{Kind: e.kind, ID: id, Current: now}
+			}
+			continue
+		}
+		if conditional {
+			return &PreconditionFailedError{Kind: e.kind, ID: id, Current: v}
+		}
+		if wait >= maxClaimWaits {
+			return unavailable("update "+e.kind, fmt.Errorf("%s %d: %w", e.kind, id, context.DeadlineExceeded))
+		}
+		select {
+		case <-ctx.Done():
+			return unavailable("update "+e.kind, ctx.Err())
+		case <-time.After(time.Duration(1+wait%10) * time.Millisecond):
+		}
 	}
-	if res.DeletedCount == 0 {
-		return &NotFoundError{Kind: e.kind, ID: id}
-	}
-	return nil
 }
 
 // listBatch is how many documents one round trip brings: small enough that

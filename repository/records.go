@@ -202,7 +202,10 @@ func (s *Store) ChangePassword(ctx context.Context, in models.LoginUpdate) (mode
 	// first one that verified against the stored hash wins.
 	res, err := s.logins.UpdateOne(uctx,
 		bson.D{{Key: "_id", Value: d.ID}, {Key: "password_hash", Value: d.PasswordHash}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: hash}}}})
+		// A password change is a write: the version moves on (from 0 to
+		// 1 for a login stored before versions).
+		bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: hash}}},
+			{Key: "$inc", Value: bson.D{{Key: versionField, Value: int64(1)}}}})
 	if err != nil {
 		return models.Login{}, unavailable("update login", err)
 	}
@@ -237,16 +240,10 @@ func (s *Store) ListOfficials(ctx context.Context, q ListQuery, fn func(models.O
 
 // UpdateOfficial applies a partial update and validates the result.
 func (s *Store) UpdateOfficial(ctx context.Context, id int64, p models.OfficialPatch) (models.Official, error) {
-	e := s.officialEntity()
-	cur, err := e.get(ctx, s, id)
-	if err != nil {
-		return models.Official{}, err
-	}
-	next := p.Apply(cur)
-	if err := models.AsError(next.Check(models.Today())); err != nil {
-		return models.Official{}, err
-	}
-	return next, e.replace(ctx, s, id, next)
+	return s.officialEntity().update(ctx, s, id, func(cur models.Official) (models.Official, error) {
+		next := p.Apply(cur)
+		return next, models.AsError(next.Check(models.Today()))
+	})
 }
 
 // DeleteOfficial removes an official that no game refers to.
@@ -307,23 +304,20 @@ func (s *Store) ListPlayers(ctx context.Context, q ListQuery, fn func(models.Pla
 
 // UpdatePlayer applies a partial update and validates the result.
 func (s *Store) UpdatePlayer(ctx context.Context, id int64, p models.PlayerPatch) (models.Player, error) {
-	e := s.playerEntity()
 	s.refs.Lock()
 	defer s.refs.Unlock()
-	cur, err := e.get(ctx, s, id)
-	if err != nil {
-		return models.Player{}, err
-	}
-	next := p.Apply(cur)
-	if err := models.AsError(next.Check(models.Today())); err != nil {
-		return models.Player{}, err
-	}
-	if p.GameID.Set {
-		if err := s.checkGameRef(ctx, next.GameID); err != nil {
+	return s.playerEntity().update(ctx, s, id, func(cur models.Player) (models.Player, error) {
+		next := p.Apply(cur)
+		if err := models.AsError(next.Check(models.Today())); err != nil {
 			return models.Player{}, err
 		}
-	}
-	return next, e.replace(ctx, s, id, next)
+		if p.GameID.Set {
+			if err := s.checkGameRef(ctx, next.GameID); err != nil {
+				return models.Player{}, err
+			}
+		}
+		return next, nil
+	})
 }
 
 // DeletePlayer removes the player with id.
@@ -380,23 +374,20 @@ func (s *Store) ListGames(ctx context.Context, q ListQuery, fn func(models.Game)
 
 // UpdateGame applies a partial update and validates the result.
 func (s *Store) UpdateGame(ctx context.Context, id int64, p models.GamePatch) (models.Game, error) {
-	e := s.gameEntity()
 	s.refs.Lock()
 	defer s.refs.Unlock()
-	cur, err := e.get(ctx, s, id)
-	if err != nil {
-		return models.Game{}, err
-	}
-	next := p.Apply(cur)
-	if err := models.AsError(next.Check(models.Today())); err != nil {
-		return models.Game{}, err
-	}
-	if p.Officials != nil {
-		if err := s.checkOfficialRefs(ctx, next.Officials); err != nil {
+	return s.gameEntity().update(ctx, s, id, func(cur models.Game) (models.Game, error) {
+		next := p.Apply(cur)
+		if err := models.AsError(next.Check(models.Today())); err != nil {
 			return models.Game{}, err
 		}
-	}
-	return next, e.replace(ctx, s, id, next)
+		if p.Officials != nil {
+			if err := s.checkOfficialRefs(ctx, next.Officials); err != nil {
+				return models.Game{}, err
+			}
+		}
+		return next, nil
+	})
 }
 
 // DeleteGame removes a game that no player takes part in.

@@ -51,6 +51,9 @@ type Store struct {
 	officials *mongo.Collection
 	players   *mongo.Collection
 	games     *mongo.Collection
+	claims    *mongo.Collection // see claim
+	// idempotency keeps the answers to requests sent with an Idempotency-Key.
+	idempotency *mongo.Collection
 
 	// refs serializes the writes that create or remove references between
 	// records (player→game, game→officials). MongoDB's embedded stand-in has
@@ -84,14 +87,16 @@ func Open(uri string, opts Options, hasher PasswordHasher) (*Store, error) {
 	}
 	db := client.Database(opts.Database)
 	return &Store{
-		client:    client,
-		db:        db,
-		timeout:   opts.Timeout,
-		hasher:    hasher,
-		logins:    db.Collection(LoginCollection),
-		officials: db.Collection(OfficialCollection),
-		players:   db.Collection(PlayerCollection),
-		games:     db.Collection(GameCollection),
+		client:      client,
+		db:          db,
+		timeout:     opts.Timeout,
+		hasher:      hasher,
+		logins:      db.Collection(LoginCollection),
+		officials:   db.Collection(OfficialCollection),
+		players:     db.Collection(PlayerCollection),
+		games:       db.Collection(GameCollection),
+		claims:      db.Collection(VersionClaimCollection),
+		idempotency: db.Collection(IdempotencyCollection),
 	}, nil
 }
 

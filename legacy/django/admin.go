@@ -164,11 +164,19 @@ type formData struct {
 	Fields         []formField
 	Action, Cancel string
 	Delete         string
+	// Version is that of the record the change form was filled from; the
+	// save is refused if the record has changed since (see versions.go).
+	Version string
 }
 
 // renderForm shows the add or change form with values and errors. Errors
 // that name no field of the form (none should) are shown above it.
 func (a *App) renderForm(w http.ResponseWriter, r *http.Request, v *visitor, res *resource, id int64, values url.Values, errs []models.FieldError) {
+	a.renderFormVersion(w, r, v, res, id, values, errs, r.PostForm.Get(versionField), "")
+}
+
+func (a *App) renderFormVersion(w http.ResponseWriter, r *http.Request, v *visitor, res *resource, id int64, values url.Values, errs []models.FieldError,
+	version, conflict string) {
 	adding := id == 0
 	fields := res.changeFields
 	title := "Change " + res.singular
@@ -178,7 +186,7 @@ func (a *App) renderForm(w http.ResponseWriter, r *http.Request, v *visitor, res
 	}
 	p := a.newPage(r, title, v)
 	p.Crumbs = a.crumbs(r, res, title)
-	d := formData{Cancel: p.URL("/admin/" + res.slug + "/")}
+	d := formData{Cancel: p.URL("/admin/" + res.slug + "/"), Version: version}
 	if adding {
 		d.Action = p.URL("/admin/" + res.slug + "/add/")
 	} else {
@@ -212,6 +220,9 @@ func (a *App) renderForm(w http.ResponseWriter, r *http.Request, v *visitor, res
 			p.Error += " " + strings.Join(unplaced, "; ")
 		}
 	}
+	if conflict != "" {
+		status, p.Error = http.StatusConflict, conflict
+	}
 	p.Data = d
 	a.render(w, r, status, "form", p)
 }
@@ -244,12 +255,13 @@ func (a *App) changePage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	if !ok {
 		return
 	}
-	values, _, err := res.load(r.Context(), id)
+	ctx, version := repository.WithVersionSink(r.Context())
+	values, _, err := res.load(ctx, id)
 	if err != nil {
 		a.storeFailure(w, r, err, v)
 		return
 	}
-	a.renderForm(w, r, v, res, id, values, nil)
+	a.renderFormVersion(w, r, v, res, id, values, nil, formVersion(version), "")
 }
 
 func (a *App) changeSubmit(w http.ResponseWriter, r *http.Request, v *visitor) {
@@ -257,7 +269,10 @@ func (a *App) changeSubmit(w http.ResponseWriter, r *http.Request, v *visitor) {
 	if !ok {
 		return
 	}
-	errs, err := res.update(r.Context(), id, r.PostForm)
+	errs, err := res.update(ifFormVersion(r), id, r.PostForm)
+	if a.changedMeanwhile(w, r, v, res, id, false, err) {
+		return
+	}
 	if err != nil {
 		a.storeFailure(w, r, err, v)
 		return
@@ -281,21 +296,31 @@ type deleteData struct {
 	What           string
 	Action, Cancel string
 	Blocked        bool
+	Version        string // as in formData
 }
 
 func (a *App) renderDelete(w http.ResponseWriter, r *http.Request, v *visitor, res *resource, id int64, what string, inUse *repository.InUseError) {
+	a.renderDeleteVersion(w, r, v, res, id, what, inUse, r.PostForm.Get(versionField), "")
+}
+
+func (a *App) renderDeleteVersion(w http.ResponseWriter, r *http.Request, v *visitor, res *resource, id int64, what string, inUse *repository.InUseError,
+	version, conflict string) {
 	p := a.newPage(r, "Delete "+what, v)
 	p.Crumbs = a.crumbs(r, res, "Delete")
 	d := deleteData{
-		What:   what,
-		Action: p.URL(fmt.Sprintf("/admin/%s/%d/delete/", res.slug, id)),
-		Cancel: p.URL(fmt.Sprintf("/admin/%s/%d/change/", res.slug, id)),
+		What:    what,
+		Action:  p.URL(fmt.Sprintf("/admin/%s/%d/delete/", res.slug, id)),
+		Cancel:  p.URL(fmt.Sprintf("/admin/%s/%d/change/", res.slug, id)),
+		Version: version,
 	}
 	status := http.StatusOK
 	if inUse != nil {
 		d.Blocked = true
 		p.Error = fmt.Sprintf("Deleting %s would leave %s pointing at nothing.", what, strings.Join(inUse.Referrers, ", "))
 		status = http.StatusConflict
+	}
+	if conflict != "" {
+		status, p.Error = http.StatusConflict, conflict
 	}
 	p.Data = d
 	a.render(w, r, status, "delete", p)
@@ -306,12 +331,13 @@ func (a *App) deletePage(w http.ResponseWriter, r *http.Request, v *visitor) {
 	if !ok {
 		return
 	}
-	_, what, err := res.load(r.Context(), id)
+	ctx, version := repository.WithVersionSink(r.Context())
+	_, what, err := res.load(ctx, id)
 	if err != nil {
 		a.storeFailure(w, r, err, v)
 		return
 	}
-	a.renderDelete(w, r, v, res, id, what, nil)
+	a.renderDeleteVersion(w, r, v, res, id, what, nil, formVersion(version), "")
 }
 
 func (a *App) deleteSubmit(w http.ResponseWriter, r *http.Request, v *visitor) {
@@ -319,7 +345,10 @@ func (a *App) deleteSubmit(w http.ResponseWriter, r *http.Request, v *visitor) {
 	if !ok {
 		return
 	}
-	err := res.remove(r.Context(), id)
+	err := res.remove(ifFormVersion(r), id)
+	if a.changedMeanwhile(w, r, v, res, id, true, err) {
+		return
+	}
 	var inUse *repository.InUseError
 	if errors.As(err, &inUse) {
 		_, what, loadErr := res.load(r.Context(), id)
