@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/osms/sports-service/models"
 )
 
 // Roles of a login.
 const (
-	RoleAdmin  = "admin"
-	RoleViewer = "viewer"
+	RoleAdmin  = models.RoleAdmin
+	RoleViewer = models.RoleViewer
 )
 
 // ValidRole reports whether r is a role this service knows.
