@@ -130,8 +130,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer stopIndexing()
 	go ensureIndexes(indexCtx, store, logger)
 
-	if cfg.APIToken == "" {
-		logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
+	signIn, err := startSignIn(indexCtx, cfg, store, logger)
+	if err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -179,6 +180,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadTimeout:    cfg.ReadTimeout,
 		BodyLimit:      cfg.BodyLimit,
 		APIToken:       cfg.APIToken,
+		Auth:           signIn,
 		CORSOrigins:    cfg.CORSOrigins,
 		Discovery:      discoveryRoutes(agent),
 		Health: []handlers.HealthCheck{

@@ -57,6 +57,19 @@ type Config struct {
 	CORSOrigins []string
 	// SessionKey signs the admin site's session cookies; empty means a random per-process key.
 	SessionKey string
+
+	// AuthEnabled turns sign-in on: /ch11 reads need a token, writes an
+	// admin's (docs/security.md).
+	AuthEnabled bool
+	// JWTSigningKeys is the raw JWT_SIGNING_KEYS ("kid:base64secret,..."),
+	// checked here and parsed by auth.ParseKeys; the first key signs.
+	JWTSigningKeys string
+	// AccessTokenTTL is the lifetime of an access token.
+	AccessTokenTTL time.Duration
+	// AdminUsername and AdminPassword create the first admin at start-up
+	// when no admin exists; both or neither.
+	AdminUsername string
+	AdminPassword string
 }
 
 // Variable documents one environment variable: the .env.example file and the
@@ -91,6 +104,11 @@ func Variables() []Variable {
 		{"API_TOKEN", "", "when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>"},
 		{"CORS_ALLOWED_ORIGINS", "", "comma-separated origins allowed by CORS; empty disables CORS"},
 		{"SESSION_KEY", "", "secret that signs admin-site sessions (at least 32 bytes); empty: random per process"},
+		{"AUTH_ENABLED", "false", "true: /ch11 reads need a bearer token from POST /ch11/login/token, writes need the admin role (docs/security.md)"},
+		{"JWT_SIGNING_KEYS", "", "kid:base64secret[,kid:base64secret...], secrets of at least 32 bytes; the first signs, the others are still accepted (rotation); required when AUTH_ENABLED=true"},
+		{"ACCESS_TOKEN_TTL", "30m", "lifetime of an access token (1m..24h)"},
+		{"ADMIN_USERNAME", "", "with ADMIN_PASSWORD: the first admin, created at start-up only when no admin exists"},
+		{"ADMIN_PASSWORD", "", "password of ADMIN_USERNAME (8..128 characters); ignored once an admin exists"},
 	}
 }
 
@@ -120,6 +138,11 @@ func Load(getenv func(string) string) (Config, error) {
 		APIToken:          r.str("API_TOKEN"),
 		CORSOrigins:       r.list("CORS_ALLOWED_ORIGINS"),
 		SessionKey:        r.str("SESSION_KEY"),
+		AuthEnabled:       r.boolean("AUTH_ENABLED"),
+		JWTSigningKeys:    r.str("JWT_SIGNING_KEYS"),
+		AccessTokenTTL:    r.duration("ACCESS_TOKEN_TTL", true),
+		AdminUsername:     r.str("ADMIN_USERNAME"),
+		AdminPassword:     r.str("ADMIN_PASSWORD"),
 	}
 	if r.err == nil {
 		if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
@@ -140,10 +163,42 @@ func Load(getenv func(string) string) (Config, error) {
 	if r.err == nil && c.SessionKey != "" && len(c.SessionKey) < 32 {
 		r.fail("SESSION_KEY", "(hidden)", "must be at least 32 bytes")
 	}
+	r.checkAuth(c)
 	if r.err != nil {
 		return Config{}, r.err
 	}
 	return c, nil
+}
+
+// checkAuth checks the sign-in settings; no message shows a secret.
+func (r *reader) checkAuth(c Config) {
+	if r.err != nil {
+		return
+	}
+	if c.AccessTokenTTL < time.Minute || c.AccessTokenTTL > 24*time.Hour {
+		r.fail("ACCESS_TOKEN_TTL", c.AccessTokenTTL.String(), "must be from 1m to 24h")
+		return
+	}
+	if c.AuthEnabled && c.JWTSigningKeys == "" {
+		r.fail("JWT_SIGNING_KEYS", "", "must be set when AUTH_ENABLED=true (e.g. k1:$(openssl rand -base64 32))")
+		return
+	}
+	if (c.AdminUsername == "") != (c.AdminPassword == "") {
+		r.fail("ADMIN_USERNAME", c.AdminUsername, "and ADMIN_PASSWORD must be set together")
+		return
+	}
+	if c.AdminPassword != "" && (len(c.AdminPassword) < 8 || len(c.AdminPassword) > 128) {
+		r.fail("ADMIN_PASSWORD", "(hidden)", "must have 8 to 128 characters")
+	}
+}
+
+func (r *reader) boolean(name string) bool {
+	s := r.str(name)
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		r.fail(name, s, "must be true or false")
+	}
+	return b
 }
 
 // MaxShutdownDelay bounds SHUTDOWN_DELAY.

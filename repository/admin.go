@@ -66,3 +66,15 @@ func (s *Store) nextLoginID(ctx context.Context) (int64, error) {
 	}
 	return last.LoginID + 1, nil
 }
+
+// LoginByUsername returns the login named username.
+func (s *Store) LoginByUsername(ctx context.Context, username string) (models.Login, error) {
+	d, found, err := s.findLoginByUsername(ctx, username)
+	if err != nil {
+		return models.Login{}, err
+	}
+	if !found {
+		return models.Login{}, fmt.Errorf("login %q: %w", username, ErrNotFound)
+	}
+	return loginOf(d), nil
+}
