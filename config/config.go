@@ -101,7 +101,7 @@ func Variables() []Variable {
 		{"WRITE_TIMEOUT", "0s", "time allowed to write a response (0: none, list/all streams)"},
 		{"IDLE_TIMEOUT", "120s", "keep-alive idle timeout"},
 		{"BODY_LIMIT", "1048576", "largest request body in bytes"},
-		{"API_TOKEN", "", "when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>"},
+		{"API_TOKEN", "", "AUTH_ENABLED=false: when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>; AUTH_ENABLED=true: also accepted, as an admin, for machine clients"},
 		{"CORS_ALLOWED_ORIGINS", "", "comma-separated origins allowed by CORS; empty disables CORS"},
 		{"SESSION_KEY", "", "secret that signs admin-site sessions (at least 32 bytes); empty: random per process"},
 		{"AUTH_ENABLED", "false", "true: /ch11 reads need a bearer token from POST /ch11/login/token, writes need the admin role (docs/security.md)"},
