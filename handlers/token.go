@@ -61,7 +61,7 @@ func registerSignIn(api huma.API, em errorMapper, a *AuthOptions, logger *slog.L
 			"`username`, `password` and an optional `scope` (ignored: the login's role decides). " +
 			"Wrong credentials answer 401 in the same time whether or not the username exists.",
 		Tags:   tags,
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable},
 	}, func(ctx context.Context, in *tokenInput) (*tokenOutput, error) {
 		if mt, _, err := mime.ParseMediaType(in.ContentType); err != nil || mt != "application/x-www-form-urlencoded" {
 			return nil, newOAuthProblem(http.StatusUnsupportedMediaType, "invalid_request",
