@@ -42,18 +42,16 @@ func authEnv() map[string]string {
 func authService(t *testing.T) (s *testService, admin, viewer string) {
 	t.Helper()
 	s = startService(t, authEnv())
-	deadline := time.Now().Add(30 * time.Second) // the admin is created in the background
-	for {
-		r := s.signIn(t, "root", testAdminPass)
-		if r.Status == http.StatusOK {
-			admin = accessToken(t, r)
-			break
-		}
+	// The admin is created in the background; each sign-in attempt costs an
+	// argon2id hash, so wait for the log line rather than polling.
+	deadline := time.Now().Add(2 * time.Minute) // a hang, not a timing assertion
+	for !strings.Contains(s.Logs.String(), "created the first admin") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the first admin was never created: %d %s", r.Status, r.Body)
+			t.Fatalf("the first admin was never created:\n%s", s.Logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	admin = accessToken(t, s.signIn(t, "root", testAdminPass))
 	expect(t, s.do(t, "POST", "/ch11/login/add", map[string]any{"login_id": 50, "username": "coach", "password": "viewer-password"},
 		"Authorization", "Bearer "+admin), http.StatusCreated, `"role":"viewer"`)
 	viewer = accessToken(t, s.signIn(t, "coach", "viewer-password"))
@@ -83,11 +81,39 @@ func accessToken(t testing.TB, r response) string {
 	return tr.AccessToken
 }
 
-// TestSignIn: the password grant and its refusals, /me, and every kind of
-// bad token end to end.
-func TestSignIn(t *testing.T) {
+// authFixture is one service with sign-in on, shared by the TestAuth
+// subtests: an admin's and a viewer's token.
+type authFixture struct {
+	s             *testService
+	admin, viewer string
+}
+
+// TestAuth runs the sign-in checks, in parallel, against one service.
+func TestAuth(t *testing.T) {
 	t.Parallel()
 	s, admin, viewer := authService(t)
+	a := authFixture{s, admin, viewer}
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, authFixture)
+	}{
+		{"sign-in", testSignIn},
+		{"role matrix", testRoleMatrix},
+		{"admin site roles", testAdminSiteRoles},
+		{"swagger ui sign-in", testSwaggerUISignIn},
+		{"admin site in chromium", testAdminSiteRolesInChromium},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, a)
+		})
+	}
+}
+
+// testSignIn: the password grant and its refusals, /me, and every kind of
+// bad token end to end.
+func testSignIn(t *testing.T, a authFixture) {
+	s, admin, viewer := a.s, a.admin, a.viewer
 	form := "application/x-www-form-urlencoded"
 
 	t.Run("token endpoint", func(t *testing.T) {
@@ -189,13 +215,12 @@ func opRequest(path string) string {
 	})
 }
 
-// TestRoleMatrix sends every operation of /openapi.json (and the legacy
+// testRoleMatrix sends every operation of /openapi.json (and the legacy
 // mounts' writes) as nobody, with a bad token, as a viewer and as an admin:
 // reads need any token, writes an admin, the open ones nothing. A new
 // operation is in the matrix without anyone adding it.
-func TestRoleMatrix(t *testing.T) {
-	t.Parallel()
-	s, admin, viewer := authService(t)
+func testRoleMatrix(t *testing.T, a authFixture) {
+	s, admin, viewer := a.s, a.admin, a.viewer
 	var doc struct {
 		Paths map[string]map[string]struct {
 			OperationID string                 `json:"operationId"`
@@ -290,11 +315,10 @@ func needs(method, path, operationID string) string {
 	}
 }
 
-// TestAdminSiteRoles: the admin site signs in with the API's logins; a
+// testAdminSiteRoles: the admin site signs in with the API's logins; a
 // viewer sees records without add, change or delete, an admin has them.
-func TestAdminSiteRoles(t *testing.T) {
-	t.Parallel()
-	s, admin, _ := authService(t)
+func testAdminSiteRoles(t *testing.T, a authFixture) {
+	s, admin := a.s, a.admin
 	expect(t, s.do(t, "POST", "/ch11/player/add", playerBody(3), "Authorization", "Bearer "+admin), 201)
 	tests := []struct {
 		user, password string

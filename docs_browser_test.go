@@ -15,15 +15,14 @@ func playerJSON(id int) string {
 	return fmt.Sprintf(`{"player_id": %d, "fname": "Ann", "lname": "Lee", "age": 20, "birthday": "2004-01-02", "date_started": "2020-05-01"}`, id)
 }
 
-// TestSwaggerUISignIn: in /docs, "Try it out" on an add is refused with 401
+// testSwaggerUISignIn: in /docs, "Try it out" on an add is refused with 401
 // before signing in, and succeeds after Authorize with an admin's username
 // and password (the OAuth2 password flow the document declares).
-func TestSwaggerUISignIn(t *testing.T) {
+func testSwaggerUISignIn(t *testing.T, a authFixture) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	t.Parallel()
-	s, _, _ := authService(t)
+	s := a.s
 	ctx, seen := testenv.NewBrowser(t)
 	if _, err := testenv.RunAction(ctx, chromedp.Steps(chromedp.Navigate(s.URL+"/docs"), chromedp.WaitVisible(chromedp.CSS(`.opblock`)))); err != nil {
 		t.Fatalf("/docs: %v (%v)", err, seen.Take())
@@ -48,16 +47,15 @@ func TestSwaggerUISignIn(t *testing.T) {
 	}
 }
 
-// TestAdminSiteRolesInChromium signs in to the admin site in a real browser
+// testAdminSiteRolesInChromium signs in to the admin site in a real browser
 // as a viewer and as an admin: the viewer's pages show the records without
 // Add, Save or Delete; the admin's have them.
-func TestAdminSiteRolesInChromium(t *testing.T) {
+func testAdminSiteRolesInChromium(t *testing.T, a authFixture) {
 	if testing.Short() {
 		t.Skip("starts a browser")
 	}
-	t.Parallel()
-	s, admin, _ := authService(t)
-	expect(t, s.do(t, "POST", "/ch11/player/add", playerBody(3), "Authorization", "Bearer "+admin), 201)
+	s := a.s
+	expect(t, s.do(t, "POST", "/ch11/player/add", playerBody(4), "Authorization", "Bearer "+a.admin), 201)
 	tests := []struct {
 		user, password string
 		canChange      bool
@@ -98,7 +96,7 @@ func TestAdminSiteRolesInChromium(t *testing.T) {
 				t.Error("the players list does not show the player")
 			}
 			testenv.Screenshot(t, ctx, "players-as-"+tt.user)
-			if _, err := testenv.RunAction(ctx, chromedp.Steps(chromedp.Navigate(base+"players/3/change/"), chromedp.WaitVisible(chromedp.CSS("form")))); err != nil {
+			if _, err := testenv.RunAction(ctx, chromedp.Steps(chromedp.Navigate(base+"players/4/change/"), chromedp.WaitVisible(chromedp.CSS("form")))); err != nil {
 				t.Fatal(err)
 			}
 			if got := has(`Array.from(document.querySelectorAll('button')).some(b => b.textContent.trim() === 'Save') && Array.from(document.querySelectorAll('a')).some(a => a.textContent.includes('Delete'))`); got != tt.canChange {
