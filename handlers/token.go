@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -30,6 +31,18 @@ type tokenOutput struct {
 	CacheControl string `header:"Cache-Control"`
 	Pragma       string `header:"Pragma"`
 	Body         TokenResponse
+}
+
+// OAuthProblem documents the token endpoint's refusals: a problem document
+// (RFC 9457) with RFC 6749's error code. oauthProblem writes it.
+type OAuthProblem struct {
+	Type     string              `json:"type,omitempty" format:"uri" default:"about:blank"`
+	Title    string              `json:"title,omitempty"`
+	Status   int                 `json:"status,omitempty"`
+	Detail   string              `json:"detail,omitempty"`
+	Instance string              `json:"instance,omitempty" format:"uri"`
+	Errors   []*huma.ErrorDetail `json:"errors,omitempty"`
+	Error    string              `json:"error,omitempty" enum:"invalid_request,invalid_grant,unsupported_grant_type" doc:"RFC 6749 section 5.2; absent when the framework refused the request before the handler ran"`
 }
 
 // oauthProblem is a problem document that also carries RFC 6749's error
@@ -104,6 +117,12 @@ func registerSignIn(api huma.API, em errorMapper, a *AuthOptions, logger *slog.L
 	})
 	// The form's fields, for the document: the framework only knows the raw body.
 	if op := api.OpenAPI().Paths[TokenPath].Post; op != nil {
+		schema := api.OpenAPI().Components.Schemas.Schema(reflect.TypeOf(OAuthProblem{}), true, "")
+		for _, code := range []string{"400", "401", "415"} {
+			if r := op.Responses[code]; r != nil {
+				r.Content = map[string]*huma.MediaType{problemContentType: {Schema: schema}}
+			}
+		}
 		op.RequestBody.Required = true
 		op.RequestBody.Content["application/x-www-form-urlencoded"].Schema = &huma.Schema{
 			Type: "object", Required: []string{"grant_type", "username", "password"},
