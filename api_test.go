@@ -70,6 +70,8 @@ func TestEveryEndpoint(t *testing.T) {
 
 		// games
 		{"game with missing official", "POST", "/ch11/game/add", gameBody(3, 7, 99), 422, []string{"body.officials[1]", "official 99 does not exist"}},
+		{"game with official id 0", "POST", "/ch11/game/add", gameBody(3, 0, 7), 422, []string{"body.officials[0]", ">= 1"}},
+		{"game update with official id 0", "PATCH", "/ch11/game/update/3", map[string]any{"officials": []int{0}}, 422, []string{"body.officials[0]", ">= 1"}},
 		{"game ends before start", "POST", "/ch11/game/add", func() map[string]any {
 			b := gameBody(3, 7)
 			b["date_end"] = "2024-05-01"

@@ -5,6 +5,8 @@ package models
 
 import (
 	"time"
+
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // Limits of the validation rules; the OpenAPI schema tags below repeat them
@@ -159,3 +161,24 @@ func set[T any](dst *T, src *T) {
 // Today is the current date in UTC; validation takes it as an argument so
 // that tests can fix it.
 func Today() Date { return DateOf(time.Now()) }
+
+// officialItemBounds gives the items of "officials" the bounds of an id.
+// Huma's field tags describe the array, not its items, so without this the
+// schema (and therefore the validation) let an official id of 0 through.
+func officialItemBounds(s *huma.Schema) *huma.Schema {
+	if p := s.Properties["officials"]; p != nil && p.Items != nil {
+		lo, hi := float64(MinID), float64(MaxID)
+		p.Items.Minimum, p.Items.Maximum = &lo, &hi
+	}
+	return s
+}
+
+// TransformSchema implements huma.SchemaTransformer.
+func (Game) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	return officialItemBounds(s)
+}
+
+// TransformSchema implements huma.SchemaTransformer.
+func (GamePatch) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	return officialItemBounds(s)
+}
