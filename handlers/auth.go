@@ -26,6 +26,7 @@ type AuthOptions struct {
 type LoginDirectory interface {
 	VerifyLogin(ctx context.Context, username, password string) (models.Login, error)
 	LoginByUsername(ctx context.Context, username string) (models.Login, error)
+	SetLoginRole(ctx context.Context, id int64, role string) (models.Login, error)
 }
 
 // Paths of the sign-in operations.

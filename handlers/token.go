@@ -20,6 +20,11 @@ type tokenInput struct {
 	RawBody     []byte `contentType:"application/x-www-form-urlencoded"`
 }
 
+// RoleChange is the body of PATCH /ch11/login/role/{id}.
+type RoleChange struct {
+	Role string `json:"role" enum:"admin,viewer"`
+}
+
 // TokenResponse is the answer of RFC 6749 section 5.1.
 type TokenResponse struct {
 	AccessToken string `json:"access_token"`
@@ -134,6 +139,24 @@ func registerSignIn(api huma.API, em errorMapper, a *AuthOptions, logger *slog.L
 			},
 		}
 	}
+
+	huma.Register(api, huma.Operation{
+		OperationID: "set-login-role", Method: http.MethodPatch, Path: "/ch11/login/role/{id}",
+		Summary: "Change a login's role", Tags: tags,
+		Description: "admin may change records and roles, viewer may only read. Refused with 409 for the last admin, " +
+			"so that someone can always administer. Takes effect at the login's next sign-in (tokens carry the role).",
+		Errors: append([]int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}, commonErrors...),
+	}, func(ctx context.Context, in *idBodyInput[RoleChange]) (*bodyOutput[models.Login], error) {
+		l, err := a.Logins.SetLoginRole(ctx, in.ID, in.Body.Role)
+		if errors.Is(err, repository.ErrLastAdmin) {
+			return nil, huma.Error409Conflict("the last admin cannot be demoted; make another login admin first")
+		}
+		if err != nil {
+			return nil, em.problem(ctx, err)
+		}
+		logger.InfoContext(ctx, "role changed", "login_id", l.LoginID, "role", l.Role)
+		return &bodyOutput[models.Login]{Body: l}, nil
+	})
 
 	huma.Register(api, huma.Operation{
 		OperationID: "get-login-me", Method: http.MethodGet, Path: MePath,

@@ -78,3 +78,40 @@ func (s *Store) LoginByUsername(ctx context.Context, username string) (models.Lo
 	}
 	return loginOf(d), nil
 }
+
+// ErrLastAdmin refuses to demote the only admin: nobody could change
+// records, or roles, any more.
+var ErrLastAdmin = errors.New("the last admin cannot be demoted")
+
+// SetLoginRole changes the role of login id.
+func (s *Store) SetLoginRole(ctx context.Context, id int64, role string) (models.Login, error) {
+	if role != models.RoleAdmin && role != models.RoleViewer {
+		return models.Login{}, &models.ValidationError{Fields: []models.FieldError{{Field: "role", Message: "must be admin or viewer"}}}
+	}
+	d, err := s.loginEntity().get(ctx, s, id)
+	if err != nil {
+		return models.Login{}, err
+	}
+	if roleOf(d.Role) == models.RoleAdmin && role == models.RoleViewer {
+		cctx, cancel := s.call(ctx)
+		n, err := s.logins.CountDocuments(cctx, bson.D{{Key: "role", Value: models.RoleAdmin}}, options.Count().SetLimit(2))
+		cancel()
+		if err != nil {
+			return models.Login{}, unavailable("count admins", err)
+		}
+		if n < 2 {
+			return models.Login{}, ErrLastAdmin
+		}
+	}
+	uctx, cancel := s.call(ctx)
+	defer cancel()
+	res, err := s.logins.UpdateOne(uctx, bson.D{{Key: "_id", Value: d.ID}}, bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: role}}}})
+	if err != nil {
+		return models.Login{}, unavailable("update login", err)
+	}
+	if res.MatchedCount == 0 {
+		return models.Login{}, fmt.Errorf("login %d: %w", id, ErrNotFound)
+	}
+	d.Role = role
+	return loginOf(d), nil
+}

@@ -48,3 +48,39 @@ func TestEnsureAdminOnlyWhenNoneExists(t *testing.T) {
 		t.Errorf("a second admin was created: %v", err)
 	}
 }
+
+// TestSetLoginRole: roles change both ways, but the last admin stays one.
+func TestSetLoginRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	for _, l := range []models.LoginCreate{
+		{LoginID: 1, Username: "root", Password: "password-1", Role: models.RoleAdmin},
+		{LoginID: 2, Username: "coach", Password: "password-2"},
+	} {
+		if _, err := s.CreateLogin(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		id      int64
+		role    string
+		wantErr error
+	}{
+		{1, models.RoleViewer, repository.ErrLastAdmin},
+		{2, models.RoleAdmin, nil},
+		{1, models.RoleViewer, nil},
+		{2, models.RoleViewer, repository.ErrLastAdmin},
+		{3, models.RoleAdmin, repository.ErrNotFound},
+		{2, "root", models.ErrValidation},
+	}
+	for i, st := range steps {
+		l, err := s.SetLoginRole(ctx, st.id, st.role)
+		if !errors.Is(err, st.wantErr) || (err == nil && l.Role != st.role) {
+			t.Fatalf("step %d: SetLoginRole(%d, %s) = %+v, %v; want error %v", i, st.id, st.role, l, err, st.wantErr)
+		}
+	}
+	if l, _ := s.GetLogin(ctx, 2); l.Role != models.RoleAdmin {
+		t.Errorf("login 2 is %s, want admin", l.Role)
+	}
+}
