@@ -212,8 +212,8 @@ func TestAPIToken(t *testing.T) {
 			expect(t, r, tt.status)
 		})
 	}
-	if !strings.Contains(startService(t, nil).Logs.String(), "API_TOKEN is not set") {
-		t.Error("no warning logged when API_TOKEN is unset")
+	if !strings.Contains(startService(t, nil).Logs.String(), "AUTH_ENABLED is false and API_TOKEN is not set") {
+		t.Error("no warning logged when AUTH_ENABLED and API_TOKEN are unset")
 	}
 }
 

@@ -237,9 +237,6 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 // listen opens the listener before the database (see run) and before
 // registration, which needs its port.
 func listen(cfg config.Config, out output) (net.Listener, error) {
-	if cfg.APIToken == "" {
-		out.logger.Warn("API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
-	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
@@ -284,6 +281,10 @@ type server struct {
 // returned channel. The shutdown step stops it.
 func startServer(ctx context.Context, cfg settings, ln net.Listener, store *repository.Store, agent *discoveryAgent,
 	out output, obs observability) (server, <-chan error, error) {
+	signIn, err := startSignIn(ctx, cfg.service, store, out.logger)
+	if err != nil {
+		return server{}, nil, err
+	}
 	mounts, err := legacyMounts(cfg.service, store, out.logger)
 	if err != nil {
 		return server{}, nil, err
@@ -304,6 +305,7 @@ func startServer(ctx context.Context, cfg settings, ln net.Listener, store *repo
 		ReadTimeout:    cfg.service.ReadTimeout,
 		BodyLimit:      cfg.service.BodyLimit,
 		APIToken:       cfg.service.APIToken,
+		Auth:           signIn,
 		CORSOrigins:    cfg.service.CORSOrigins,
 		Discovery:      discoveryRoutes(agent),
 

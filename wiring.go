@@ -27,13 +27,16 @@ func legacyMounts(cfg config.Config, store mount.Store, logger *slog.Logger) ([]
 		logger.Warn("SESSION_KEY is not set: admin sessions use a random per-process key " +
 			"and end when the process restarts; set it (the same on every instance) behind a gateway")
 	}
-	apps, err := mount.Apps(mount.Config{Store: store, Logger: logger.With("component", "legacy"), SessionKey: key})
+	apps, err := mount.Apps(mount.Config{Store: store, Logger: logger.With("component", "legacy"), SessionKey: key,
+		EnforceRoles: cfg.AuthEnabled})
 	if err != nil {
 		return nil, err
 	}
 	mounts := make([]handlers.Mount, 0, len(apps))
 	for _, a := range apps {
-		mounts = append(mounts, handlers.Mount{Prefix: a.Prefix, Handler: a.Handler})
+		// The admin site signs its users in with the same logins (and
+		// roles) through its own session; the token check leaves it alone.
+		mounts = append(mounts, handlers.Mount{Prefix: a.Prefix, Handler: a.Handler, OwnSignIn: a.Prefix == mount.DjangoPrefix})
 	}
 	return mounts, nil
 }

@@ -322,11 +322,31 @@ export_env() {
   # The compose file's image tag is osms/sports-service:${VERSION:-dev}.
   export VERSION=dev
   export STACK_GATEWAY_URL=$gateway STACK_IMAGE=$app_image
+  sign_in_env
   local labels
   if labels=$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}} {{index .Config.Labels "org.opencontainers.image.created"}}' "$app_image" 2>/dev/null); then
     read -r STACK_IMAGE_VERSION STACK_IMAGE_COMMIT STACK_IMAGE_BUILD_TIME <<<"$labels"
     export STACK_IMAGE_VERSION STACK_IMAGE_COMMIT STACK_IMAGE_BUILD_TIME
   fi
+}
+
+# The stack runs with AUTH_ENABLED=true and needs a signing key and a first
+# admin. Unless the environment (or a .env) gives them, they are generated
+# once, kept private in the cache, and exported for compose's ${...}; the
+# stack tests read them back from `docker compose config`.
+sign_in_env() {
+  [[ -n ${JWT_SIGNING_KEYS:-} && -n ${ADMIN_PASSWORD:-} ]] && return 0
+  grep -qs '^JWT_SIGNING_KEYS=.' "$repo_root/.env" && return 0
+  local f="$cache/sign-in.env"
+  if [[ ! -s $f ]]; then
+    mkdir -p "$cache"
+    (umask 077 && printf 'JWT_SIGNING_KEYS=ci1:%s\nADMIN_USERNAME=admin\nADMIN_PASSWORD=%s\n' \
+      "$(head -c 32 /dev/urandom | base64 -w0)" "$(head -c 24 /dev/urandom | base64 -w0 | tr -d '/+=')" >"$f")
+  fi
+  set -a
+  # shellcheck disable=SC1090
+  . "$f"
+  set +a
 }
 
 compose() {
@@ -352,6 +372,7 @@ up() {
   engine_up
   images
   check_ports
+  sign_in_env
   local services
   services=$(compose config --services | grep -vxF "${not_started[@]/#/-e}")
   log "docker compose up --wait (project $project) without ${not_started[*]}"
@@ -427,7 +448,8 @@ case ${1:-} in
   env)
     export_env
     for v in STACK_PROJECT STACK_COMPOSE_FILES COMPOSE_PROJECT_NAME COMPOSE_FILE COMPOSE_PATH_SEPARATOR VERSION \
-      STACK_GATEWAY_URL STACK_IMAGE STACK_IMAGE_VERSION STACK_IMAGE_COMMIT STACK_IMAGE_BUILD_TIME; do
+      STACK_GATEWAY_URL STACK_IMAGE STACK_IMAGE_VERSION STACK_IMAGE_COMMIT STACK_IMAGE_BUILD_TIME \
+      JWT_SIGNING_KEYS ADMIN_USERNAME ADMIN_PASSWORD; do
       [[ -n ${!v:-} ]] && printf 'export %s=%q\n' "$v" "${!v}"
     done
     ;;

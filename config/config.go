@@ -45,7 +45,7 @@ type Config struct {
 	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"120s" validate:"gt=0s" help:"keep-alive idle timeout"`
 
 	BodyLimit   int64    `env:"BODY_LIMIT" envDefault:"1048576" validate:"min=1024,max=1073741824" help:"largest request body in bytes"`
-	APIToken    string   `env:"API_TOKEN" secret:"true" help:"when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>"`
+	APIToken    string   `env:"API_TOKEN" secret:"true" help:"AUTH_ENABLED=false: when set, /ch11/* (except the legacy mounts) needs Authorization: Bearer <token>; AUTH_ENABLED=true: also accepted, as an admin, for machine clients"`
 	CORSOrigins []string `env:"CORS_ALLOWED_ORIGINS" help:"comma-separated origins allowed by CORS; empty disables CORS"`
 	SessionKey  string   `env:"SESSION_KEY" secret:"true" validate:"omitempty,min=32" help:"secret that signs admin-site sessions (at least 32 bytes); empty: random per process"`
 
@@ -53,6 +53,29 @@ type Config struct {
 	// an Idempotency-Key is kept for replay (docs/concurrency.md).
 	IdempotencyKeyTTL time.Duration `env:"IDEMPOTENCY_KEY_TTL" envDefault:"24h" validate:"gt=0s" help:"how long the answer to a POST .../add with an Idempotency-Key is replayed; after it the key may be reused"`
 	RequireIfMatch    bool          `env:"REQUIRE_IF_MATCH" envDefault:"false" help:"true: PATCH update and DELETE without If-Match answer 428 Precondition Required"`
+
+	// Sign-in (docs/security.md). JWTSigningKeys is the raw
+	// "kid:base64secret,..." list, parsed by auth.ParseKeys; the first signs.
+	// AdminUsername and AdminPassword create the first admin at start-up
+	// when no admin exists; both or neither (checked in Load).
+	AuthEnabled    bool          `env:"AUTH_ENABLED" envDefault:"false" help:"true: /ch11 reads need a bearer token from POST /ch11/login/token, writes need the admin role (docs/security.md)"`
+	JWTSigningKeys string        `env:"JWT_SIGNING_KEYS" secret:"true" help:"kid:base64secret[,kid:base64secret...], secrets of at least 32 bytes; the first signs, the others are still accepted (rotation); required when AUTH_ENABLED=true"`
+	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"30m" validate:"gte=1m,lte=24h" help:"lifetime of an access token (1m..24h)"`
+	AdminUsername  string        `env:"ADMIN_USERNAME" help:"with ADMIN_PASSWORD: the first admin, created at start-up only when no admin exists"`
+	AdminPassword  string        `env:"ADMIN_PASSWORD" secret:"true" validate:"omitempty,min=8,max=128" help:"password of ADMIN_USERNAME (8..128 characters); ignored once an admin exists"`
+}
+
+// crossCheck holds the rules that span variables, worded as Parse words
+// the others; no message shows a secret.
+func (c Config) crossCheck() Problems {
+	var ps Problems
+	if c.AuthEnabled && c.JWTSigningKeys == "" {
+		ps = append(ps, &Problem{"JWT_SIGNING_KEYS", "", "must be set when AUTH_ENABLED=true (e.g. k1:$(openssl rand -base64 32))"})
+	}
+	if (c.AdminUsername == "") != (c.AdminPassword == "") {
+		ps = append(ps, &Problem{"ADMIN_USERNAME", c.AdminUsername, "and ADMIN_PASSWORD must be set together"})
+	}
+	return ps
 }
 
 // MaxShutdownDelay bounds SHUTDOWN_DELAY (its lte rule).
@@ -63,7 +86,16 @@ func Variables() []Variable { return VariablesOf[Config]() }
 
 // Load reads the configuration through getenv; a blank or missing variable
 // takes its default.
-func Load(getenv func(string) string) (Config, error) { return Parse[Config](getenv) }
+func Load(getenv func(string) string) (Config, error) {
+	c, err := Parse[Config](getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	if ps := c.crossCheck(); len(ps) > 0 {
+		return Config{}, ps
+	}
+	return c, nil
+}
 
 // WithDotEnv returns a getenv that answers from the process environment first
 // and then from the .env file at path, parsed by compose-go's dotenv, the

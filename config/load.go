@@ -288,7 +288,11 @@ func rule(sf reflect.StructField) string {
 		case "gt":
 			parts = append(parts, "positive")
 		case "gte":
-			parts = append(parts, "not negative")
+			if d, err := time.ParseDuration(p); (err == nil && d == 0) || p == "0" {
+				parts = append(parts, "not negative")
+			} else {
+				parts = append(parts, "at least "+show(p))
+			}
 		case "lte":
 			parts = append(parts, "at most "+show(p))
 		case "oneof":

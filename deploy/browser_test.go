@@ -13,7 +13,7 @@ import (
 // shared with the compose stack's tests), and opens /metrics on an instance.
 func testBrowser(t *testing.T, st *stack) {
 	ctx, seen := testenv.NewBrowser(t)
-	testenv.CheckSwaggerUI(t, ctx, seen, st.gw.URL, player)
+	testenv.CheckSwaggerUI(t, ctx, seen, st.gw.URL, player, testenv.Credentials{}) // sign-in off
 
 	if _, err := testenv.RunAction(ctx, chromedp.Navigate(st.instances[1].URL+"/metrics")); err != nil {
 		t.Fatalf("/metrics on an instance: %v", err)

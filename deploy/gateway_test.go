@@ -249,6 +249,7 @@ func TestGatewayRateLimits(t *testing.T) {
 	check("PATCH", statuses(clientFrom("127.0.0.3"), http.MethodPatch, "/ch11/player/update/1", 6), 4)
 	check("DELETE", statuses(clientFrom("127.0.0.4"), http.MethodDelete, "/ch11/player/delete/1", 6), 4)
 	check("login", statuses(clientFrom("127.0.0.6"), http.MethodPost, "/ch11/login/verify", 5), 2)
+	check("sign-in", statuses(clientFrom("127.0.0.8"), http.MethodPost, "/ch11/login/token", 5), 2)
 	// Reads from an address that is over its write limit still pass.
 	check("GET", statuses(clientFrom("127.0.0.2"), http.MethodGet, "/ch11/player/list/all", 10), 10)
 	// Another client is not affected by the first one's limit.

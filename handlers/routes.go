@@ -50,6 +50,9 @@ type Store interface {
 type Mount struct {
 	Prefix  string // e.g. "/ch11/flask"
 	Handler http.Handler
+	// OwnSignIn marks an application that signs its users in itself (the
+	// admin site): the bearer-token check leaves it alone.
+	OwnSignIn bool
 }
 
 // Options are the router's settings and dependencies.
@@ -69,6 +72,9 @@ type Options struct {
 	BodyLimit   int64
 	APIToken    string
 	CORSOrigins []string
+	// Auth turns sign-in on (AUTH_ENABLED); nil leaves the API open, or
+	// guarded by APIToken alone.
+	Auth *AuthOptions
 
 	// Observe installs the observability middleware (metrics, tracing) and
 	// their routes (/metrics). They run after the request id is set and
@@ -122,12 +128,8 @@ func NewRouter(o Options) *gin.Engine {
 	r.Use(accessLog(access), recoverPanics(o.Logger), cors(o.CORSOrigins),
 		limitBody(o.BodyLimit))
 
-	exempt := make([]string, 0, len(o.Mounts))
-	for _, m := range o.Mounts {
-		exempt = append(exempt, m.Prefix+"/")
-	}
-	if o.APIToken != "" {
-		r.Use(requireToken(o.APIToken, apiPrefix, exempt...))
+	if guard := guardMiddleware(o); guard != nil {
+		r.Use(guard)
 	}
 	r.Use(recordWrites(o)...) // Idempotency-Key, ETag, If-Match, If-None-Match
 
@@ -147,6 +149,9 @@ func NewRouter(o Options) *gin.Engine {
 		add: s.CreateLogin, get: s.GetLogin, list: s.ListLogins, delete: s.DeleteLogin,
 	})
 	registerLoginExtras(api, em, s) // PATCH /ch11/login/update, POST /ch11/login/verify
+	if o.Auth != nil {
+		registerSignIn(api, em, o.Auth, o.Logger) // POST /ch11/login/token, GET /ch11/login/me
+	}
 	registerResource(api, em, resource[models.Official, models.Official, models.OfficialPatch]{
 		name: "official", plural: "officials",
 		add: s.CreateOfficial, get: s.GetOfficial, list: s.ListOfficials, update: s.UpdateOfficial, delete: s.DeleteOfficial,
@@ -201,6 +206,19 @@ func apiConfig(o Options) huma.Config {
 		}
 	})
 	cfg.OnAddOperation = append(cfg.OnAddOperation, setRequestExample(requestExamples()))
+	if o.Auth != nil {
+		// Per operation, from the same rule as the middleware, so that
+		// Swagger UI sends the token where it is needed.
+		cfg.Components.SecuritySchemes = authSchemes(o)
+		cfg.OnAddOperation = append(cfg.OnAddOperation, func(_ *huma.OpenAPI, op *huma.Operation) {
+			op.Security = securityOf(o, op)
+			if r401 := op.Responses["401"]; r401 != nil && op.Responses["403"] == nil && len(op.Security) > 0 &&
+				accessOf(op.Method, op.Path, nil) == accessWrite {
+				op.Responses["403"] = &huma.Response{Description: "Forbidden: the token's role is not admin", Content: r401.Content}
+			}
+		})
+		return cfg
+	}
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "Needed on /ch11/* when the service runs with API_TOKEN set."},
 	}

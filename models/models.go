@@ -29,13 +29,21 @@ const (
 type Login struct {
 	LoginID  int64  `json:"login_id" minimum:"1" maximum:"9007199254740991"`
 	Username string `json:"username"`
+	Role     string `json:"role" enum:"admin,viewer" doc:"admin may change records; viewer may only read them"`
 }
+
+// Roles of a login. A login stored before roles existed is a viewer.
+const (
+	RoleAdmin  = "admin"
+	RoleViewer = "viewer"
+)
 
 // LoginCreate is the body of POST /ch11/login/add.
 type LoginCreate struct {
 	LoginID  int64  `json:"login_id" minimum:"1" maximum:"9007199254740991" doc:"client-chosen id"`
 	Username string `json:"username" minLength:"3" maxLength:"64"`
 	Password string `json:"password" minLength:"8" maxLength:"128" format:"password" writeOnly:"true"`
+	Role     string `json:"role,omitempty" enum:"admin,viewer" doc:"default viewer; with AUTH_ENABLED only an admin may add logins, so only an admin sets roles"`
 }
 
 // LoginUpdate is the body of PATCH /ch11/login/update: the current password

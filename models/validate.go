@@ -230,6 +230,9 @@ func (l LoginCreate) Check() []FieldError {
 	r.id("login_id", l.LoginID)
 	r.text("username", l.Username, MinUsername, MaxUsername)
 	r.text("password", l.Password, MinPassword, MaxPassword)
+	if l.Role != "" && l.Role != RoleAdmin && l.Role != RoleViewer {
+		r.add("role", "must be admin or viewer")
+	}
 	return r
 }
 

@@ -20,6 +20,7 @@ type loginDoc struct {
 	LoginID      int64  `bson:"login_id"`
 	Username     string `bson:"username"`
 	PasswordHash string `bson:"password_hash"`
+	Role         string `bson:"role,omitempty"`
 }
 
 type officialDoc struct {
@@ -109,7 +110,18 @@ func (s *Store) gameEntity() entity[models.Game, gameDoc] {
 	}
 }
 
-func loginOf(d loginDoc) models.Login { return models.Login{LoginID: d.LoginID, Username: d.Username} }
+func loginOf(d loginDoc) models.Login {
+	return models.Login{LoginID: d.LoginID, Username: d.Username, Role: roleOf(d.Role)}
+}
+
+// roleOf is the stored role; logins stored before roles existed are
+// viewers, so that an upgrade grants nobody the right to change records.
+func roleOf(stored string) string {
+	if stored == models.RoleAdmin {
+		return models.RoleAdmin
+	}
+	return models.RoleViewer
+}
 
 // ---- logins ----
 
@@ -122,7 +134,7 @@ func (s *Store) CreateLogin(ctx context.Context, in models.LoginCreate) (models.
 	if err != nil {
 		return models.Login{}, fmt.Errorf("hash password: %w", err)
 	}
-	d := loginDoc{ID: docID(in.LoginID), LoginID: in.LoginID, Username: in.Username, PasswordHash: hash}
+	d := loginDoc{ID: docID(in.LoginID), LoginID: in.LoginID, Username: in.Username, PasswordHash: hash, Role: roleOf(in.Role)}
 	if err := s.loginEntity().insert(ctx, s, in.LoginID, d, map[string]any{"username": in.Username}); err != nil {
 		return models.Login{}, err
 	}

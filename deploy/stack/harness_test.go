@@ -130,6 +130,7 @@ func connect(t *testing.T) *stack {
 	if a := s.get(t, "/health/ready"); a.status != http.StatusOK {
 		testenv.RequireOrSkip(t, fmt.Sprintf("the stack's gateway at %s: /health/ready answered %d %s", gatewayURL, a.status, a.body))
 	}
+	s.authorize(t) // AUTH_ENABLED: the client signs its /ch11 requests
 	return s
 }
 

@@ -24,7 +24,8 @@ import (
 // The screenshots stay in $ARTIFACTS_DIR/docs_in_chromium/.
 func testDocs(t *testing.T, s *stack) {
 	ctx, seen := testenv.NewBrowser(t)
-	testenv.CheckSwaggerUI(t, ctx, seen, gatewayURL, playerJSON)
+	creds, _ := s.adminCredentials(t) // AUTH_ENABLED: sign in with Authorize first
+	testenv.CheckSwaggerUI(t, ctx, seen, gatewayURL, playerJSON, creds)
 }
 
 // testMetrics: the gateway refuses /metrics; the app answers it to another

@@ -23,6 +23,7 @@ func TestStack(t *testing.T) {
 		name string
 		run  func(*testing.T, *stack)
 	}{
+		{"sign-in", testSignIn},
 		{"client flow", testClientFlow},
 		{"docs in chromium", testDocs},
 		{"metrics", testMetrics},

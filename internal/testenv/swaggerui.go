@@ -199,8 +199,10 @@ func TryItOut(t *testing.T, ctx context.Context, method, path, body string) (str
 // baseURL/openapi.json with no failed request or JS error (screenshot
 // "docs"), and "Try it out" on GET /ch11/player/list/all (200) and POST
 // /ch11/player/add with playerJSON(a random id) (2xx showing that id) must
-// return live answers. Problems seen are reported with t.Errorf.
-func CheckSwaggerUI(t *testing.T, ctx context.Context, seen *BrowserProblems, baseURL string, playerJSON func(id int) string) {
+// return live answers. With signIn's username set, it first signs in with
+// the Authorize dialog (AUTH_ENABLED). Problems seen are reported with
+// t.Errorf.
+func CheckSwaggerUI(t *testing.T, ctx context.Context, seen *BrowserProblems, baseURL string, playerJSON func(id int) string, signIn Credentials) {
 	t.Helper()
 	want := SwaggerOperations(t, fetch(t, baseURL+"/openapi.json"))
 
@@ -228,6 +230,9 @@ func CheckSwaggerUI(t *testing.T, ctx context.Context, seen *BrowserProblems, ba
 		t.Errorf("loading /docs: %s", p)
 	}
 
+	if signIn.Username != "" {
+		AuthorizeSwaggerUI(t, ctx, signIn)
+	}
 	status, body := TryItOut(t, ctx, "GET", "/ch11/player/list/all", "")
 	if status != "200" {
 		t.Errorf("Try it out GET /ch11/player/list/all: %s %.300s", status, body)

@@ -107,7 +107,11 @@ func (a *App) list(w http.ResponseWriter, r *http.Request, v *visitor) {
 	}
 	limit = min(limit, MaxPageSize)
 	search := strings.TrimSpace(q.Get("q"))
-	p := a.newPage(r, "Select "+res.singular+" to change", v)
+	verb := "change"
+	if !a.canChange(v) {
+		verb = "view"
+	}
+	p := a.newPage(r, "Select "+res.singular+" to "+verb, v)
 	p.Crumbs = a.crumbs(r, res, "")
 	if msg, ok := doneMessages[q.Get("done")]; ok {
 		p.Flash = fmt.Sprintf(msg, res.singular)
@@ -180,6 +184,9 @@ func (a *App) renderFormVersion(w http.ResponseWriter, r *http.Request, v *visit
 	adding := id == 0
 	fields := res.changeFields
 	title := "Change " + res.singular
+	if !a.canChange(v) {
+		title = "View " + res.singular
+	}
 	if adding {
 		fields = res.addFields
 		title = "Add " + res.singular
@@ -200,7 +207,7 @@ func (a *App) renderFormVersion(w http.ResponseWriter, r *http.Request, v *visit
 	}
 	var unplaced []string
 	for _, f := range fields {
-		ff := formField{field: f, ReadOnly: f.Key && !adding, Errors: byField[f.Name]}
+		ff := formField{field: f, ReadOnly: f.Key && !adding || !a.canChange(v), Errors: byField[f.Name]}
 		if f.Type != "password" {
 			ff.Value = values.Get(f.Name)
 		}

@@ -66,6 +66,10 @@ type Config struct {
 	// SessionKey signs session cookies and CSRF tokens: at least 32 bytes.
 	// Every instance behind the gateway needs the same one (SESSION_KEY).
 	SessionKey []byte
+	// EnforceRoles lets only logins with the admin role add, change or
+	// delete; the others (viewers) see the records without those actions.
+	// Off, every login may change everything, as before roles existed.
+	EnforceRoles bool
 	// SessionTTL is how long a login lasts; default DefaultSessionTTL.
 	SessionTTL time.Duration
 	// Now and Today default to the clock; tests fix them.
@@ -163,12 +167,12 @@ func (a *App) routes() {
 	m.HandleFunc("POST /admin/logout/{$}", a.authed(a.logout))
 	m.HandleFunc("GET /admin/{$}", a.authed(a.dashboard))
 	m.HandleFunc("GET /admin/{kind}/{$}", a.authed(a.list))
-	m.HandleFunc("GET /admin/{kind}/add/{$}", a.authed(a.addPage))
-	m.HandleFunc("POST /admin/{kind}/add/{$}", a.authed(a.addSubmit))
+	m.HandleFunc("GET /admin/{kind}/add/{$}", a.authed(a.adminOnly(a.addPage)))
+	m.HandleFunc("POST /admin/{kind}/add/{$}", a.authed(a.adminOnly(a.addSubmit)))
 	m.HandleFunc("GET /admin/{kind}/{id}/change/{$}", a.authed(a.changePage))
-	m.HandleFunc("POST /admin/{kind}/{id}/change/{$}", a.authed(a.changeSubmit))
-	m.HandleFunc("GET /admin/{kind}/{id}/delete/{$}", a.authed(a.deletePage))
-	m.HandleFunc("POST /admin/{kind}/{id}/delete/{$}", a.authed(a.deleteSubmit))
+	m.HandleFunc("POST /admin/{kind}/{id}/change/{$}", a.authed(a.adminOnly(a.changeSubmit)))
+	m.HandleFunc("GET /admin/{kind}/{id}/delete/{$}", a.authed(a.adminOnly(a.deletePage)))
+	m.HandleFunc("POST /admin/{kind}/{id}/delete/{$}", a.authed(a.adminOnly(a.deleteSubmit)))
 	m.HandleFunc("/", a.notFound)
 }
 
@@ -231,6 +235,8 @@ type page struct {
 	Error  string
 	Crumbs []crumb
 	Data   any
+	// CanChange shows the add, save and delete actions (a viewer has none).
+	CanChange bool
 
 	prefix legacy.Prefix
 	assets *assets
@@ -248,6 +254,7 @@ func (a *App) newPage(r *http.Request, title string, user *visitor) page {
 	if user != nil {
 		p.User = user.login.Username
 		p.CSRF = a.signer.csrfToken("session", user.session.ID)
+		p.CanChange = a.canChange(user)
 	}
 	return p
 }

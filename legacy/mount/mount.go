@@ -36,6 +36,9 @@ type Config struct {
 	// SessionKey signs the admin's session cookies (django.SessionKeyFrom
 	// turns config.Config.SessionKey into one).
 	SessionKey []byte
+	// EnforceRoles lets only admins change records in the admin site
+	// (AUTH_ENABLED); viewers see them.
+	EnforceRoles bool
 }
 
 // App is one handler and the path prefix it answers below; Handler expects
@@ -59,7 +62,7 @@ func Apps(cfg Config) ([]App, error) {
 	if cfg.Store == nil || cfg.Logger == nil {
 		return nil, fmt.Errorf("legacy apps: Store and Logger are required")
 	}
-	admin, err := django.New(django.Config{Store: cfg.Store, Logger: cfg.Logger.With("app", "django"), SessionKey: cfg.SessionKey})
+	admin, err := django.New(django.Config{Store: cfg.Store, Logger: cfg.Logger.With("app", "django"), SessionKey: cfg.SessionKey, EnforceRoles: cfg.EnforceRoles})
 	if err != nil {
 		return nil, fmt.Errorf("legacy apps: %w", err)
 	}

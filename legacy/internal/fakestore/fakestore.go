@@ -147,7 +147,11 @@ func (s *Store) CreateLogin(_ context.Context, in models.LoginCreate) (models.Lo
 		if _, taken := s.byUsername(in.Username); taken {
 			return models.Login{}, &repository.ConflictError{Kind: "login", Field: "username", Value: in.Username}
 		}
-		l, err := s.logins.insert(login{Login: models.Login{LoginID: in.LoginID, Username: in.Username}, password: in.Password}, models.AsError(in.Check()))
+		role := in.Role
+		if role != models.RoleAdmin {
+			role = models.RoleViewer
+		}
+		l, err := s.logins.insert(login{Login: models.Login{LoginID: in.LoginID, Username: in.Username, Role: role}, password: in.Password}, models.AsError(in.Check()))
 		return l.Login, err
 	})
 }
