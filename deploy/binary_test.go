@@ -29,12 +29,13 @@ import (
 // The deployment target is an image under 30 MB. The image is scratch with
 // the binary, CA certificates and a passwd entry, so its size is
 // their sum, which TestImageBuild checks. binaryBudget guards the binary's
-// own growth: it is 26.5 MiB (27.8 MB) stripped with -tags noembed,nomsgpack
-// and the Swagger UI stored compressed; most of it is the MongoDB driver,
+// own growth: it was 26.5 MiB stripped with -tags noembed,nomsgpack and the
+// Swagger UI stored compressed, and 27.4 MiB after sign-in (JWT), ReDoc's
+// compressed bundle, versions and idempotency; most of it is the MongoDB driver,
 // OpenTelemetry with gRPC and protobuf, Huma, Gin (which links quic-go for
 // its HTTP/3 server) and Prometheus (docs/deployment.md, "The image").
 const (
-	binaryBudget = 27 << 20
+	binaryBudget = 28 << 20
 	imageBudget  = 30_000_000
 )
 
