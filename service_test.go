@@ -212,5 +212,5 @@ func gameBody(id int64, officials ...int64) map[string]any {
 
 func TestMain(m *testing.M) {
 	fmt.Fprintln(os.Stderr, "service tests start the whole service in-process on the embedded FerretDB")
-	os.Exit(m.Run())
+	os.Exit(testenv.Main(m))
 }

@@ -5,14 +5,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"testing"
+
+	"github.com/osms/sports-service/internal/testenv"
 )
 
 // TestMain removes the binaries built for the run once every test is done
 // (their processes are stopped by the tests' cleanups).
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.Main(m)
 	if builds.dir != "" {
 		os.RemoveAll(builds.dir)
 	}
@@ -39,12 +40,6 @@ func readRoot(t testing.TB, name string) []byte {
 	return b
 }
 
-// inCI reports whether CI=true: there a missing tool is a failure, not a skip.
-func inCI() bool {
-	ci, _ := strconv.ParseBool(os.Getenv("CI"))
-	return ci
-}
-
 // requireTool returns the path of an executable, or skips the test naming it
 // (fails in CI). path may be absolute or a name looked up in $PATH.
 func requireTool(t testing.TB, path, apt string) string {
@@ -53,10 +48,6 @@ func requireTool(t testing.TB, path, apt string) string {
 	if err == nil {
 		return p
 	}
-	msg := path + " not found (" + err.Error() + "); install it with: apt-get install -y " + apt
-	if inCI() {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	testenv.RequireOrSkip(t, path+" not found ("+err.Error()+"); install it with: apt-get install -y "+apt)
 	return ""
 }

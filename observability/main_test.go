@@ -1,0 +1,11 @@
+package observability
+
+import (
+	"os"
+	"testing"
+
+	"github.com/osms/sports-service/internal/testenv"
+)
+
+// TestMain prints one line naming the components whose tests skipped.
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
