@@ -322,6 +322,9 @@ export_env() {
   # The compose file's image tag is osms/sports-service:${VERSION:-dev}.
   export VERSION=dev
   export STACK_GATEWAY_URL=$gateway STACK_IMAGE=$app_image
+  # The services `up` leaves out; the stack tests' own `compose up` calls
+  # leave them out too.
+  export STACK_NOT_STARTED="${not_started[*]}"
   sign_in_env
   local labels
   if labels=$(docker image inspect -f '{{index .Config.Labels "org.opencontainers.image.version"}} {{index .Config.Labels "org.opencontainers.image.revision"}} {{index .Config.Labels "org.opencontainers.image.created"}}' "$app_image" 2>/dev/null); then

@@ -82,7 +82,9 @@ func (s *stack) authorize(t testing.TB) {
 	if !ok {
 		return
 	}
-	s.http.Transport = bearerTransport{base: http.DefaultTransport, token: s.signIn(t, c)}
+	token := s.signIn(t, c)
+	s.bearer = "Bearer " + token
+	s.http.Transport = bearerTransport{base: http.DefaultTransport, token: token}
 }
 
 // testSignIn: through the gateway, the API refuses a request without a

@@ -223,7 +223,7 @@ func testSigterm(t *testing.T, s *stack) {
 	addr := net.JoinHostPort(s.backendIP(t, c), s.appPort())
 	eurekaID := s.eurekaID(t, c)
 
-	first := holdRequest(t, addr, newID())
+	first := holdRequest(t, addr, newID(), s.bearer)
 	type result struct {
 		out  string
 		err  error
@@ -249,7 +249,7 @@ func testSigterm(t *testing.T, s *stack) {
 		// The server reads a request within READ_TIMEOUT (30 s): open the
 		// second one shortly before the delay ends.
 		time.Sleep(time.Until(start.Add(delay - 5*time.Second)))
-		drainStarts = holdRequest(t, addr, newID())
+		drainStarts = holdRequest(t, addr, newID(), s.bearer)
 	}
 	s.waitFor(t, "the instance deregisters from Eureka", grace, func() bool {
 		inst, err := s.eureka.Lookup(s.eurekaApp(), eurekaID)
@@ -289,7 +289,7 @@ type heldRequest struct {
 	rest []byte
 }
 
-func holdRequest(t *testing.T, addr string, id int64) *heldRequest {
+func holdRequest(t *testing.T, addr string, id int64, bearer string) *heldRequest {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -298,8 +298,12 @@ func holdRequest(t *testing.T, addr string, id int64) *heldRequest {
 	t.Cleanup(func() { conn.Close() })
 	body, _ := json.Marshal(player(id, 0, "Inflight"))
 	half := len(body) / 2
-	if _, err := fmt.Fprintf(conn, "POST /ch11/player/add HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		addr, len(body), body[:half]); err != nil {
+	auth := ""
+	if bearer != "" {
+		auth = "Authorization: " + bearer + "\r\n"
+	}
+	if _, err := fmt.Fprintf(conn, "POST /ch11/player/add HTTP/1.1\r\nHost: %s\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		addr, auth, len(body), body[:half]); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond) // the server has read the headers: the request is in flight
