@@ -46,6 +46,8 @@ const interopDrainDelay = 5 * time.Second
 // drain delay. The figures it logs (FIGURE:) are those of
 // docs/reliability.md, "Tested with real clients".
 func TestRealClients(t *testing.T) {
+	// It waits on JVMs and registry intervals, not on the CPU: it runs beside the others.
+	t.Parallel()
 	python := testenv.EurekaPython(t) // before the slow starts: a missing venv skips at once
 	eureka := testenv.StartEureka(t)
 	// The JVM takes a while to start; the rest starts meanwhile.

@@ -48,6 +48,8 @@ func portOf(url string) string { return url[strings.LastIndex(url, ":")+1:] }
 // TestEurekaRegistrationAndDiscovery runs two instances of the whole service
 // against the real Eureka server.
 func TestEurekaRegistrationAndDiscovery(t *testing.T) {
+	// It waits on registry intervals, not on the CPU: it runs beside the others.
+	t.Parallel()
 	eureka := testenv.StartEureka(t)
 	a := startService(t, eurekaEnv(eureka.URL))
 	b := startService(t, eurekaEnv(eureka.URL))
@@ -277,6 +279,8 @@ func atoi(t *testing.T, s string) int {
 // OUT_OF_SERVICE and not ready, serves on, and exits after the delay; a
 // second SIGTERM ends the delay. It measures SIGTERM to exit.
 func TestShutdownDelayProcess(t *testing.T) {
+	// It waits out a shutdown delay, not on the CPU: it runs beside the others.
+	t.Parallel()
 	eureka := testenv.StartEureka(t)
 	registered := func(p *serviceProcess) func() (bool, string) {
 		return func() (bool, string) {

@@ -32,7 +32,7 @@ func testScale(t *testing.T, s *stack) {
 	// The clock starts with the command: `up` itself waits for the new
 	// instances to turn healthy (nginx depends on app being healthy).
 	start := time.Now()
-	s.mustCompose(t, "up", "-d", "--no-build", "--pull", "never", "--no-recreate", "--scale", "app=3")
+	s.mustCompose(t, append([]string{"up", "-d", "--no-build", "--pull", "never", "--no-recreate", "--scale", "app=3"}, s.services()...)...)
 	t.Logf("docker compose up --scale app=3 returned after %s", time.Since(start).Round(100*time.Millisecond))
 	apps := s.running(t, "app")
 	if len(apps) != 3 {
