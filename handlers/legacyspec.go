@@ -12,7 +12,11 @@ import (
 // flask-style schedule API (when mounted at flaskPrefix) and /metrics. Only
 // the document changes; the handlers are the mounts' and the metrics
 // middleware's. TestSpecExamples sends the schedule example.
-func documentLegacy(oapi *huma.OpenAPI, mounts []Mount, metrics bool) {
+//
+// With sign-in on (auth), the schedule API is guarded like the rest of /ch11
+// (security is set by the OnAddOperation hook of apiConfig): its 401, and
+// the 403 of a viewer's POST, are documented here.
+func documentLegacy(oapi *huma.OpenAPI, mounts []Mount, metrics, auth bool) {
 	const flaskPrefix = "/ch11/flask"
 	str := func(desc string) *huma.Schema { return &huma.Schema{Type: huma.TypeString, Description: desc} }
 	date := &huma.Schema{Type: huma.TypeString, Format: "date", Description: "ISO 8601 date (YYYY-MM-DD)"}
@@ -37,6 +41,10 @@ func documentLegacy(oapi *huma.OpenAPI, mounts []Mount, metrics bool) {
 		return r
 	}
 	noToken := []map[string][]string{{}} // the mounts are exempt from API_TOKEN
+	read, write := []int{}, []int{}
+	if auth {
+		read, write = []int{http.StatusUnauthorized}, []int{http.StatusUnauthorized, http.StatusForbidden}
+	}
 	for _, m := range mounts {
 		if m.Prefix != flaskPrefix {
 			continue
@@ -60,14 +68,14 @@ func documentLegacy(oapi *huma.OpenAPI, mounts []Mount, metrics bool) {
 				Schema:  body,
 				Example: map[string]any{"teams": []string{"Lions", "Tigers", "Bears"}, "start_date": "2024-06-01"},
 			}}},
-			Responses: problemResponses(http.StatusBadRequest, http.StatusUnprocessableEntity),
+			Responses: problemResponses(append(write, http.StatusBadRequest, http.StatusUnprocessableEntity)...),
 		})
 		oapi.AddOperation(&huma.Operation{
 			OperationID: "flask-schedule-game", Method: http.MethodGet, Path: flaskPrefix + "/schedule/games/{game_id}",
 			Security: noToken,
 			Summary:  "Make a round-robin schedule of a stored game's players", Tags: []string{"flask (legacy)"},
 			Parameters: []*huma.Param{{Name: "game_id", In: "path", Required: true, Schema: &huma.Schema{Type: huma.TypeInteger, Format: "int64"}}},
-			Responses:  problemResponses(http.StatusNotFound, http.StatusUnprocessableEntity),
+			Responses:  problemResponses(append(read, http.StatusNotFound, http.StatusUnprocessableEntity)...),
 		})
 	}
 	if metrics {

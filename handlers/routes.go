@@ -170,7 +170,7 @@ func NewRouter(o Options) *gin.Engine {
 	registerHealth(api, o.Health, o.ReadyTimeout, o.Build) // /health, /health/live, /health/ready, /info
 	registerDocs(r)                                        // / (302 to /docs), /docs; /openapi.json comes from apiConfig
 
-	documentLegacy(api.OpenAPI(), o.Mounts, len(o.Observe) > 0) // the flask schedule API and /metrics, in the document only
+	documentLegacy(api.OpenAPI(), o.Mounts, len(o.Observe) > 0, o.Auth != nil) // the flask schedule API and /metrics, in the document only
 	for _, add := range o.Routes {
 		add(r)
 	}
