@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,36 @@ func TestMetricsEndpoint(t *testing.T) {
 		if f.GetHelp() == "" {
 			t.Errorf("%s has no HELP", name)
 		}
+	}
+}
+
+// TestDotEnvReachesTheTracingSDK: the OpenTelemetry SDK reads OTEL_* from the
+// process environment only, so run exports a .env file's OTEL_* values there;
+// a value the process environment already has wins, as for every other
+// variable.
+func TestDotEnvReachesTheTracingSDK(t *testing.T) {
+	dotenv := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(dotenv, []byte("OTEL_SERVICE_NAME=from-dotenv\nOTEL_TRACES_SAMPLER=always_on\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, process, want string
+	}{
+		{"from the .env file", "", "from-dotenv"},
+		{"the process environment wins", "from-process", "from-process"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Restored after the test, whatever run sets.
+			t.Setenv("OTEL_SERVICE_NAME", tt.process)
+			t.Setenv("OTEL_TRACES_SAMPLER", "")
+			s := startService(t, map[string]string{"ENV_FILE": dotenv, "TRACING_EXPORTER": "stdout"})
+			expect(t, s.do(t, "GET", "/ch11/player/list/all", nil), 200)
+			s.Stop(t)
+			want := `{"Key":"service.name","Value":{"Type":"STRING","Value":"` + tt.want + `"}}`
+			if !strings.Contains(s.Logs.String(), want) {
+				t.Errorf("no span with %s in the service's output:\n%s", want, s.Logs)
+			}
+		})
 	}
 }

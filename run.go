@@ -101,8 +101,13 @@ type settings struct {
 // loadConfiguration reads .env under the environment and every package's
 // settings; the first invalid one stops the start-up.
 func loadConfiguration(getenv func(string) string) (func(string) string, settings, error) {
-	getenv, err := config.WithDotEnv(getenv, envFile(getenv))
+	dotenv, err := config.ReadDotEnv(getenv, envFile(getenv))
 	if err != nil {
+		return nil, settings{}, err
+	}
+	getenv = config.Overlay(getenv, dotenv)
+	// The OpenTelemetry SDK reads OTEL_* from the process environment only.
+	if _, err := config.ExportToProcess(dotenv, telemetry.IsSDKVariable); err != nil {
 		return nil, settings{}, err
 	}
 	var s settings
@@ -294,7 +299,7 @@ func startServer(ctx context.Context, cfg settings, ln net.Listener, store *repo
 		Mounts: mounts,
 		Observe: []func(*gin.Engine){
 			obs.monitor.Use, // first: /metrics is neither traced nor access-logged
-			func(e *gin.Engine) { e.Use(telemetry.Middleware(cfg.tracing.ServiceName, obs.tracing)...) },
+			func(e *gin.Engine) { e.Use(telemetry.Middleware(obs.tracing.ServiceName(), obs.tracing)...) },
 		},
 		Logger:         out.logger,
 		AccessLog:      out.accessLog,

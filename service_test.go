@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/osms/sports-service/internal/testenv"
+	"github.com/osms/sports-service/telemetry"
 )
 
 // syncBuffer collects the service's log output; it is written by the
@@ -60,6 +61,12 @@ func startService(t testing.TB, env map[string]string) *testService {
 		"LOG_LEVEL":   "debug",
 	}
 	for k, v := range env {
+		if telemetry.IsSDKVariable(k) {
+			// The OpenTelemetry SDK reads OTEL_* from the process
+			// environment only; a test that sets them cannot be parallel.
+			t.Setenv(k, v)
+			continue
+		}
 		vars[k] = v
 	}
 	getenv := func(k string) string { return vars[k] }

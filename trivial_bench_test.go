@@ -57,6 +57,11 @@ func BenchmarkTrivialRouteLayers(b *testing.B) {
 		b.Fatal(err)
 	}
 	tracing := func(env map[string]string) func(*gin.Engine) {
+		for k, v := range env {
+			if telemetry.IsSDKVariable(k) {
+				b.Setenv(k, v) // the SDK reads OTEL_* when New builds the provider
+			}
+		}
 		tcfg, err := telemetry.LoadConfig(func(k string) string { return env[k] })
 		if err != nil {
 			b.Fatal(err)
@@ -66,7 +71,7 @@ func BenchmarkTrivialRouteLayers(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
-		return func(e *gin.Engine) { e.Use(telemetry.Middleware(tcfg.ServiceName, p)...) }
+		return func(e *gin.Engine) { e.Use(telemetry.Middleware(p.ServiceName(), p)...) }
 	}
 	router := func(observe ...func(*gin.Engine)) http.Handler {
 		return handlers.NewRouter(handlers.Options{Mounts: mounts, Observe: observe, Logger: logger, AccessLog: accessLog, Store: store,

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/dotenv"
@@ -98,15 +100,25 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 // WithDotEnv returns a getenv that answers from the process environment first
-// and then from the .env file at path, parsed by compose-go's dotenv, the
-// parser `docker compose` uses on the same file: quotes, escapes, export,
-// comments, multi-line values and ${VAR}/${VAR:-default} (looked up in the
-// environment first, then in the lines above) mean the same to `go run .`
-// as to compose. A missing file is not an error: the .env file is optional.
+// and then from the .env file at path (see ReadDotEnv). A missing file is
+// not an error: the .env file is optional.
 func WithDotEnv(getenv func(string) string, path string) (func(string) string, error) {
+	values, err := ReadDotEnv(getenv, path)
+	if err != nil {
+		return nil, err
+	}
+	return Overlay(getenv, values), nil
+}
+
+// ReadDotEnv parses the .env file at path with compose-go's dotenv, the
+// parser `docker compose` uses on the same file: quotes, escapes, export,
+// comments, multi-line values and ${VAR}/${VAR:-default} (looked up through
+// getenv first, then in the lines above) mean the same to `go run .` as to
+// compose. A missing file gives no values and no error.
+func ReadDotEnv(getenv func(string) string, path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return getenv, nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -119,10 +131,37 @@ func WithDotEnv(getenv func(string) string, path string) (func(string) string, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	return values, nil
+}
+
+// Overlay returns a getenv that answers from getenv first and then from
+// values.
+func Overlay(getenv func(string) string, values map[string]string) func(string) string {
+	if len(values) == 0 {
+		return getenv
+	}
 	return func(name string) string {
 		if v := getenv(name); v != "" {
 			return v
 		}
 		return values[name]
-	}, nil
+	}
+}
+
+// ExportToProcess sets, in the process environment, each of values whose
+// name export accepts and that the environment does not already set, and
+// returns the names it set. It is for libraries that read only the process
+// environment (the OpenTelemetry SDK), so that a .env file reaches them too.
+func ExportToProcess(values map[string]string, export func(name string) bool) ([]string, error) {
+	var set []string
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		if v := values[name]; v == "" || !export(name) || os.Getenv(name) != "" {
+			continue
+		}
+		if err := os.Setenv(name, values[name]); err != nil {
+			return set, fmt.Errorf("set %s from the .env file: %w", name, err)
+		}
+		set = append(set, name)
+	}
+	return set, nil
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"log/slog"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +116,30 @@ func TestEveryInvalidValueIsReportedOnOneLine(t *testing.T) {
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || strings.Contains(msg, "tiny-secret") {
 		t.Errorf("not one line, or shows the secret: %q", msg)
+	}
+}
+
+func TestExportToProcess(t *testing.T) {
+	t.Setenv("OSMS_TEST_SET", "from-process")
+	t.Setenv("OSMS_TEST_NEW", "")
+	t.Setenv("OSMS_TEST_EMPTY", "")
+	t.Setenv("OTHER_TEST_VALUE", "")
+	values := map[string]string{
+		"OSMS_TEST_SET":    "from-file", // the process environment wins
+		"OSMS_TEST_NEW":    "from-file",
+		"OSMS_TEST_EMPTY":  "", // blank means unset, as everywhere
+		"OTHER_TEST_VALUE": "from-file",
+	}
+	set, err := ExportToProcess(values, func(name string) bool { return strings.HasPrefix(name, "OSMS_TEST_") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(set, []string{"OSMS_TEST_NEW"}) {
+		t.Errorf("set %q, want only OSMS_TEST_NEW", set)
+	}
+	for name, want := range map[string]string{"OSMS_TEST_SET": "from-process", "OSMS_TEST_NEW": "from-file", "OSMS_TEST_EMPTY": "", "OTHER_TEST_VALUE": ""} {
+		if got := os.Getenv(name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
 	}
 }

@@ -24,16 +24,23 @@ func TestConfigurationDoc(t *testing.T) {
 		"`.env.example` lists them all with comments. A blank value means the default. An invalid value stops\n" +
 		"start-up with one line naming the variable and its rule.\n")
 	sections := []struct {
-		title string
-		vars  []config.Variable
+		title, note string
+		vars        []config.Variable
 	}{
-		{"Service (`config`)", config.Variables()},
-		{"Tracing (`telemetry`)", telemetry.Variables()},
-		{"Metrics (`metrics`)", metrics.Variables()},
-		{"Service registry (`discovery`)", discovery.Variables()},
+		{"Service (`config`)", "", config.Variables()},
+		{"Tracing (`telemetry`)", "The `OTEL_*` variables are read by the OpenTelemetry SDK itself, from the process environment;\n" +
+			"a `.env` file's `OTEL_*` values are exported there at start-up unless the process already sets them.\n" +
+			"They are listed because the service checks them first (the SDK would log a bad value and use its\n" +
+			"default). The SDK also reads the standard ones not listed, such as `OTEL_EXPORTER_OTLP_HEADERS`.\n", telemetry.Variables()},
+		{"Metrics (`metrics`)", "", metrics.Variables()},
+		{"Service registry (`discovery`)", "", discovery.Variables()},
 	}
 	for _, s := range sections {
-		fmt.Fprintf(&b, "\n## %s\n\n| Variable | Default | Meaning |\n|---|---|---|\n", s.title)
+		fmt.Fprintf(&b, "\n## %s\n\n", s.title)
+		if s.note != "" {
+			b.WriteString(s.note + "\n")
+		}
+		b.WriteString("| Variable | Default | Meaning |\n|---|---|---|\n")
 		for _, v := range s.vars {
 			def := "(empty)"
 			if v.Default != "" {

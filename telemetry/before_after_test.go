@@ -11,12 +11,15 @@ import (
 // TestEnvExampleLoadsAsBefore: the .env.example of the commit before the move
 // to declarative configuration loads to the configuration the hand-written
 // loader made of it (testdata/env.example.golden; UPDATE_GOLDEN=1 rewrites).
+// Since the OpenTelemetry SDK reads the OTEL_* variables itself, Config
+// holds only this service's decisions; TestSDKReadsTheEnvironment checks the
+// SDK's side on the spans.
 func TestEnvExampleLoadsAsBefore(t *testing.T) {
 	values, err := dotenv.Read("../config/testdata/env.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadConfig(func(k string) string { return values[k] })
+	c, err := loadConfig(func(k string) string { return values[k] }, func(k string) string { return values[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,41 +2,23 @@ package telemetry
 
 import (
 	"cmp"
+	"context"
 	"errors"
-	"fmt"
-	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
 
 	"github.com/osms/sports-service/config"
 )
 
-// Environment variables read by LoadConfig. The OTEL_* ones follow the
-// OpenTelemetry SDK specification; the others are this service's.
+// Variables LoadConfig refers to by name in its own rules.
 const (
-	EnvTracingExporter    = "TRACING_EXPORTER" // ours; wins over OTEL_TRACES_EXPORTER
-	EnvTracesExporter     = "OTEL_TRACES_EXPORTER"
-	EnvServiceName        = "OTEL_SERVICE_NAME"
-	EnvResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
-	EnvSampler            = "OTEL_TRACES_SAMPLER"
-	EnvSamplerArg         = "OTEL_TRACES_SAMPLER_ARG"
-
-	EnvJaegerMode              = "JAEGER_MODE" // agent | collector
-	EnvJaegerAgentEndpoint     = "JAEGER_AGENT_ENDPOINT"
-	EnvJaegerCollectorEndpoint = "JAEGER_COLLECTOR_ENDPOINT"
-
-	EnvOTLPProtocol       = "OTEL_EXPORTER_OTLP_PROTOCOL"
-	EnvOTLPTracesProtocol = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
-	EnvOTLPEndpoint       = "OTEL_EXPORTER_OTLP_ENDPOINT"
-	EnvOTLPTracesEndpoint = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-
+	EnvResourceAttributes    = "OTEL_RESOURCE_ATTRIBUTES"
 	EnvBSPMaxQueueSize       = "OTEL_BSP_MAX_QUEUE_SIZE"
 	EnvBSPMaxExportBatchSize = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"
-	EnvBSPScheduleDelay      = "OTEL_BSP_SCHEDULE_DELAY" // milliseconds
-	EnvBSPExportTimeout      = "OTEL_BSP_EXPORT_TIMEOUT" // milliseconds
 )
 
 // Exporter names accepted in TRACING_EXPORTER / OTEL_TRACES_EXPORTER.
@@ -59,16 +41,6 @@ const (
 	OTLPProtocolHTTP = "http/protobuf"
 )
 
-// Sampler names of OTEL_TRACES_SAMPLER.
-const (
-	SamplerAlwaysOn                = "always_on"
-	SamplerAlwaysOff               = "always_off"
-	SamplerTraceIDRatio            = "traceidratio"
-	SamplerParentBasedAlwaysOn     = "parentbased_always_on"
-	SamplerParentBasedAlwaysOff    = "parentbased_always_off"
-	SamplerParentBasedTraceIDRatio = "parentbased_traceidratio"
-)
-
 // Defaults.
 const (
 	DefaultServiceName             = "online-sports-tracer" // the seed's tracer name
@@ -76,27 +48,35 @@ const (
 	DefaultJaegerCollectorEndpoint = "http://localhost:14268/api/traces"
 	DefaultOTLPGRPCEndpoint        = "http://localhost:4317"
 	DefaultOTLPHTTPEndpoint        = "http://localhost:4318"
-	DefaultMaxQueueSize            = 2048
-	DefaultMaxExportBatchSize      = 512
-	DefaultScheduleDelay           = 5 * time.Second
 	DefaultExportTimeout           = 10 * time.Second
 )
 
-// Config says where and how the service exports its spans.
+// Config is what this service decides about tracing. Everything else the
+// OpenTelemetry SDK reads itself from the process environment, as every
+// OpenTelemetry SDK does: the OTLP endpoint, protocol, headers, TLS and
+// compression (otlptracehttp or otlptracegrpc, by the protocol), the
+// sampler (sdktrace), the batch settings (the batch span processor) and the
+// resource (resource.WithFromEnv).
 type Config struct {
 	// Exporter is one of ExporterNone, ExporterStdout, ExporterJaeger,
 	// ExporterOTLP.
-	Exporter    string
-	ServiceName string
-	// ResourceAttributes come from OTEL_RESOURCE_ATTRIBUTES.
-	ResourceAttributes []attribute.KeyValue
-
-	Sampler    string  // one of the Sampler* names
-	SamplerArg float64 // ratio in [0, 1] for the *traceidratio samplers
+	Exporter string
 
 	Jaeger JaegerConfig
-	OTLP   OTLPConfig
-	Batch  BatchConfig
+
+	// OTLPProtocol is OTLPProtocolHTTP or OTLPProtocolGRPC, from
+	// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or else OTEL_EXPORTER_OTLP_PROTOCOL.
+	OTLPProtocol string
+	// OTLPDefaultEndpoint is set when no OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT
+	// is: the specification's plaintext default for the protocol,
+	// http://localhost:4318/v1/traces or http://localhost:4317. The Go
+	// exporters would otherwise dial localhost with TLS, which no local
+	// Jaeger or collector speaks.
+	OTLPDefaultEndpoint string
+
+	// ExportTimeout bounds the Jaeger collector's HTTP requests, which the
+	// deprecated Jaeger exporter leaves unbounded (OTEL_BSP_EXPORT_TIMEOUT).
+	ExportTimeout time.Duration
 }
 
 // JaegerConfig is used when Exporter is ExporterJaeger.
@@ -106,29 +86,14 @@ type JaegerConfig struct {
 	CollectorEndpoint string // absolute http(s) URL
 }
 
-// OTLPConfig is used when Exporter is ExporterOTLP.
-type OTLPConfig struct {
-	Protocol string // OTLPProtocolGRPC or OTLPProtocolHTTP
-	// Endpoint is an absolute URL: for gRPC its host:port is dialled, for
-	// HTTP it is the full traces URL (…/v1/traces). Scheme http means
-	// plaintext, https means TLS.
-	Endpoint string
-}
-
-// BatchConfig bounds the in-memory span queue. When the queue is full new
-// spans are dropped: a slow or dead exporter never blocks requests.
-type BatchConfig struct {
-	MaxQueueSize       int
-	MaxExportBatchSize int
-	ScheduleDelay      time.Duration
-	ExportTimeout      time.Duration
-}
-
-// settings are the variables as given, declared for config.Parse; LoadConfig
-// derives Config from them with the precedences the specification sets
-// (a signal-specific variable wins over the generic one; OTEL_SERVICE_NAME
-// over a service.name in OTEL_RESOURCE_ATTRIBUTES). docDefault is the value
-// .env.example shows for a variable whose default is computed.
+// settings are the variables, declared for config.Parse, which validates
+// them all at start-up and lists them for .env.example and
+// docs/configuration.md. Only TRACING_EXPORTER and JAEGER_* are this
+// service's own; the OTEL_* ones are declared so that a wrong value stops
+// the start-up with the usual message (the SDK would log it and fall back
+// to its default) and are read from the process environment, where the SDK
+// reads them (see LoadConfig). docDefault is the value .env.example shows
+// for a variable whose default is computed.
 type settings struct {
 	TracingExporter config.Lower `env:"TRACING_EXPORTER" validate:"omitempty,oneof=none stdout console jaeger otlp" help:"span exporter: none, stdout, jaeger or otlp (wins over OTEL_TRACES_EXPORTER); empty: none"`
 	TracesExporter  config.Lower `env:"OTEL_TRACES_EXPORTER" validate:"omitempty,oneof=none stdout console jaeger otlp" help:"the OpenTelemetry name for the same choice"`
@@ -156,11 +121,28 @@ type settings struct {
 // .env.example gives it.
 func Variables() []config.Variable { return config.VariablesOf[settings]() }
 
-// LoadConfig reads the tracing configuration through getenv (os.Getenv in
-// production, a map in tests). Invalid values yield one error, on one line,
-// naming each variable and the rule it breaks.
-func LoadConfig(getenv func(string) string) (Config, error) {
-	in, err := config.Parse[settings](getenv)
+// IsSDKVariable says whether the OpenTelemetry SDK reads the variable itself
+// from the process environment. run exports a .env file's values of these
+// into the process environment (unless already set there), since the SDK
+// has no other way in.
+func IsSDKVariable(name string) bool { return strings.HasPrefix(name, "OTEL_") }
+
+// LoadConfig reads TRACING_EXPORTER and JAEGER_* through getenv (os.Getenv
+// in production, a map in tests) and checks the OTEL_* variables in the
+// process environment, which is where the SDK will read them: a test sets
+// those with t.Setenv. Invalid values yield one error, on one line, naming
+// each variable and the rule it breaks.
+func LoadConfig(getenv func(string) string) (Config, error) { return loadConfig(getenv, os.Getenv) }
+
+// loadConfig reads the SDK's variables through sdkenv and the others
+// through getenv.
+func loadConfig(getenv, sdkenv func(string) string) (Config, error) {
+	in, err := config.Parse[settings](func(name string) string {
+		if IsSDKVariable(name) {
+			return sdkenv(name)
+		}
+		return getenv(name)
+	})
 	var problems config.Problems
 	if err != nil && !errors.As(err, &problems) {
 		return Config{}, err
@@ -169,22 +151,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		problems = append(problems, &config.Problem{Variable: name, Value: value, Rule: rule})
 	}
 	cfg := Config{
-		Exporter:    ExporterNone,
-		ServiceName: DefaultServiceName,
-		Sampler:     string(in.Sampler),
-		SamplerArg:  in.SamplerArg,
+		Exporter: ExporterNone,
 		Jaeger: JaegerConfig{
 			Mode:              cmp.Or(string(in.JaegerMode), JaegerModeAgent),
 			AgentEndpoint:     cmp.Or(in.JaegerAgent, DefaultJaegerAgentEndpoint),
 			CollectorEndpoint: cmp.Or(in.JaegerCollector, DefaultJaegerCollectorEndpoint),
 		},
-		OTLP: OTLPConfig{Protocol: string(cmp.Or(in.OTLPTracesProtocol, in.OTLPProtocol))},
-		Batch: BatchConfig{
-			MaxQueueSize:       in.MaxQueueSize,
-			MaxExportBatchSize: in.MaxExportBatchSize,
-			ScheduleDelay:      time.Duration(in.ScheduleDelayMS) * time.Millisecond,
-			ExportTimeout:      time.Duration(in.ExportTimeoutMS) * time.Millisecond,
-		},
+		ExportTimeout: time.Duration(in.ExportTimeoutMS) * time.Millisecond,
 	}
 	switch cmp.Or(in.TracingExporter, in.TracesExporter) {
 	case ExporterStdout, "console":
@@ -198,28 +171,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		// Naming a collector is enough to choose it.
 		cfg.Jaeger.Mode = JaegerModeCollector
 	}
-	if in.Resource != "" {
-		attrs, err := parseResourceAttributes(in.Resource)
-		if err != nil {
-			fail(EnvResourceAttributes, in.Resource, err.Error())
-		}
-		cfg.ResourceAttributes = attrs
-		for _, attr := range attrs {
-			if attr.Key == "service.name" {
-				cfg.ServiceName = attr.Value.AsString()
-			}
+	cfg.OTLPProtocol = string(cmp.Or(in.OTLPTracesProtocol, in.OTLPProtocol))
+	if in.OTLPEndpoint == "" && in.OTLPTracesEndpoint == "" {
+		cfg.OTLPDefaultEndpoint = DefaultOTLPHTTPEndpoint + "/v1/traces"
+		if cfg.OTLPProtocol == OTLPProtocolGRPC {
+			cfg.OTLPDefaultEndpoint = DefaultOTLPGRPCEndpoint
 		}
 	}
-	cfg.ServiceName = cmp.Or(in.ServiceName, cfg.ServiceName)
-	// The signal-specific URL is used as is; the generic one gets
-	// /v1/traces appended for HTTP, as the OTLP exporter specification says.
-	switch {
-	case in.OTLPTracesEndpoint != "":
-		cfg.OTLP.Endpoint = in.OTLPTracesEndpoint
-	case cfg.OTLP.Protocol == OTLPProtocolGRPC:
-		cfg.OTLP.Endpoint = cmp.Or(in.OTLPEndpoint, DefaultOTLPGRPCEndpoint)
-	default:
-		cfg.OTLP.Endpoint = strings.TrimSuffix(cmp.Or(in.OTLPEndpoint, DefaultOTLPHTTPEndpoint), "/") + "/v1/traces"
+	if in.Resource != "" {
+		// The SDK's own parser, so that what passes here is what it reads.
+		if _, err := resource.New(context.Background(), resource.WithFromEnv()); err != nil {
+			fail(EnvResourceAttributes, in.Resource, "must be a comma-separated list of key=value with percent-encoded values: "+err.Error())
+		}
 	}
 	if in.MaxExportBatchSize > in.MaxQueueSize && in.MaxQueueSize > 0 {
 		fail(EnvBSPMaxExportBatchSize, strconv.Itoa(in.MaxExportBatchSize), "must not exceed "+EnvBSPMaxQueueSize)
@@ -228,26 +191,4 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, problems
 	}
 	return cfg, nil
-}
-
-// parseResourceAttributes parses the W3C-baggage-like list
-// "key1=value1,key2=value2" with percent-encoded values.
-func parseResourceAttributes(s string) ([]attribute.KeyValue, error) {
-	var attrs []attribute.KeyValue
-	for _, pair := range strings.Split(s, ",") {
-		if strings.TrimSpace(pair) == "" {
-			continue
-		}
-		key, value, ok := strings.Cut(pair, "=")
-		key = strings.TrimSpace(key)
-		if !ok || key == "" {
-			return nil, fmt.Errorf("must be a comma-separated list of key=value, %q is not", pair)
-		}
-		decoded, err := url.PathUnescape(strings.TrimSpace(value))
-		if err != nil {
-			return nil, fmt.Errorf("value of %q is not percent-encoded correctly", key)
-		}
-		attrs = append(attrs, attribute.String(key, decoded))
-	}
-	return attrs, nil
 }

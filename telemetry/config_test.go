@@ -4,33 +4,49 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.opentelemetry.io/otel/attribute"
 )
 
-func env(vars map[string]string) func(string) string {
-	return func(name string) string { return vars[name] }
+// env returns a getenv answering vars, after putting vars' OTEL_* entries in
+// the process environment, where the SDK reads them, and blanking the other
+// OTEL_* variables this package declares so that the developer's shell
+// cannot change the result. Tests using it cannot be parallel.
+func env(t testing.TB, vars map[string]string) func(string) string {
+	t.Helper()
+	for _, v := range Variables() {
+		if IsSDKVariable(v.Name) {
+			t.Setenv(v.Name, "")
+		}
+	}
+	ours := map[string]string{}
+	for k, v := range vars {
+		if IsSDKVariable(k) {
+			t.Setenv(k, v)
+		} else {
+			ours[k] = v
+		}
+	}
+	return func(name string) string { return ours[name] }
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg, err := LoadConfig(env(nil))
+	cfg, err := LoadConfig(env(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Exporter != ExporterNone || cfg.ServiceName != "online-sports-tracer" {
-		t.Errorf("exporter, service = %q, %q; want none, online-sports-tracer", cfg.Exporter, cfg.ServiceName)
+	want := Config{
+		Exporter:            ExporterNone,
+		Jaeger:              JaegerConfig{Mode: JaegerModeAgent, AgentEndpoint: "localhost:6831", CollectorEndpoint: "http://localhost:14268/api/traces"},
+		OTLPProtocol:        OTLPProtocolHTTP,
+		OTLPDefaultEndpoint: "http://localhost:4318/v1/traces",
+		ExportTimeout:       DefaultExportTimeout,
 	}
-	if cfg.Jaeger.Mode != JaegerModeAgent || cfg.Jaeger.AgentEndpoint != "localhost:6831" {
-		t.Errorf("jaeger = %+v; want agent on localhost:6831", cfg.Jaeger)
-	}
-	if cfg.Sampler != SamplerParentBasedAlwaysOn || cfg.SamplerArg != 1 {
-		t.Errorf("sampler = %q %v", cfg.Sampler, cfg.SamplerArg)
-	}
-	if cfg.Batch.MaxQueueSize != DefaultMaxQueueSize || cfg.Batch.ExportTimeout != DefaultExportTimeout {
-		t.Errorf("batch = %+v", cfg.Batch)
+	if cfg != want {
+		t.Errorf("got  %+v\nwant %+v", cfg, want)
 	}
 }
 
+// TestLoadConfig covers what this service decides; what the SDK reads
+// itself is checked on the spans it makes, in TestSDKReadsTheEnvironment.
 func TestLoadConfig(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -50,8 +66,8 @@ func TestLoadConfig(t *testing.T) {
 			name: "jaeger collector chosen by its endpoint",
 			vars: map[string]string{"OTEL_TRACES_EXPORTER": "jaeger", "JAEGER_COLLECTOR_ENDPOINT": "http://jaeger:14268/api/traces"},
 			check: func(t *testing.T, cfg Config) {
-				if cfg.Jaeger.Mode != JaegerModeCollector || cfg.Jaeger.CollectorEndpoint != "http://jaeger:14268/api/traces" {
-					t.Errorf("got %+v", cfg.Jaeger)
+				if cfg.Exporter != ExporterJaeger || cfg.Jaeger.Mode != JaegerModeCollector || cfg.Jaeger.CollectorEndpoint != "http://jaeger:14268/api/traces" {
+					t.Errorf("got %+v", cfg)
 				}
 			},
 		},
@@ -83,92 +99,66 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
-			name: "otlp defaults to http/protobuf on 4318 with the signal path",
-			vars: map[string]string{"OTEL_TRACES_EXPORTER": "otlp"},
+			name: "otlp grpc without an endpoint gets the plaintext default",
+			vars: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
 			check: func(t *testing.T, cfg Config) {
-				if cfg.OTLP.Protocol != OTLPProtocolHTTP || cfg.OTLP.Endpoint != "http://localhost:4318/v1/traces" {
-					t.Errorf("got %+v", cfg.OTLP)
+				if cfg.Exporter != ExporterOTLP || cfg.OTLPProtocol != OTLPProtocolGRPC || cfg.OTLPDefaultEndpoint != "http://localhost:4317" {
+					t.Errorf("got %+v", cfg)
 				}
 			},
 		},
 		{
-			name: "otlp grpc with base endpoint",
-			vars: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317"},
+			name: "an endpoint given leaves it to the exporter",
+			vars: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"},
 			check: func(t *testing.T, cfg Config) {
-				if cfg.OTLP.Protocol != OTLPProtocolGRPC || cfg.OTLP.Endpoint != "http://collector:4317" {
-					t.Errorf("got %+v", cfg.OTLP)
+				if cfg.OTLPDefaultEndpoint != "" {
+					t.Errorf("default endpoint = %q, want none", cfg.OTLPDefaultEndpoint)
 				}
 			},
 		},
 		{
-			name: "otlp traces endpoint is used as is and wins",
-			vars: map[string]string{
-				"OTEL_TRACES_EXPORTER":               "otlp",
-				"OTEL_EXPORTER_OTLP_ENDPOINT":        "http://a:4318",
-				"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b/custom",
-				"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
-				"OTEL_EXPORTER_OTLP_PROTOCOL":        "grpc",
-			},
+			name: "a traces endpoint given leaves it to the exporter",
+			vars: map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b/custom"},
 			check: func(t *testing.T, cfg Config) {
-				if cfg.OTLP.Protocol != OTLPProtocolHTTP || cfg.OTLP.Endpoint != "https://b/custom" {
-					t.Errorf("got %+v", cfg.OTLP)
+				if cfg.OTLPDefaultEndpoint != "" {
+					t.Errorf("default endpoint = %q, want none", cfg.OTLPDefaultEndpoint)
 				}
 			},
 		},
 		{
-			name: "sampler and ratio",
-			vars: map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"},
+			name: "the traces protocol wins",
+			vars: map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
 			check: func(t *testing.T, cfg Config) {
-				if cfg.Sampler != SamplerParentBasedTraceIDRatio || cfg.SamplerArg != 0.25 {
-					t.Errorf("got %q %v", cfg.Sampler, cfg.SamplerArg)
+				if cfg.OTLPProtocol != OTLPProtocolHTTP || cfg.OTLPDefaultEndpoint != "http://localhost:4318/v1/traces" {
+					t.Errorf("got %+v", cfg)
 				}
 			},
 		},
 		{
-			name: "resource attributes, service.name among them, OTEL_SERVICE_NAME wins",
-			vars: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod, team=sports%20ops,service.name=x", "OTEL_SERVICE_NAME": "osms"},
+			name: "export timeout bounds the Jaeger collector's requests",
+			vars: map[string]string{"OTEL_BSP_EXPORT_TIMEOUT": "700"},
 			check: func(t *testing.T, cfg Config) {
-				want := []attribute.KeyValue{
-					attribute.String("deployment.environment", "prod"),
-					attribute.String("team", "sports ops"),
-					attribute.String("service.name", "x"),
-				}
-				if len(cfg.ResourceAttributes) != len(want) {
-					t.Fatalf("attributes = %v", cfg.ResourceAttributes)
-				}
-				for i := range want {
-					if cfg.ResourceAttributes[i] != want[i] {
-						t.Errorf("attribute %d = %v, want %v", i, cfg.ResourceAttributes[i], want[i])
-					}
-				}
-				if cfg.ServiceName != "osms" {
-					t.Errorf("service = %q", cfg.ServiceName)
+				if cfg.ExportTimeout != 700*time.Millisecond {
+					t.Errorf("export timeout = %v", cfg.ExportTimeout)
 				}
 			},
 		},
 		{
-			name: "service.name from resource attributes",
-			vars: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs"},
-			check: func(t *testing.T, cfg Config) {
-				if cfg.ServiceName != "from-attrs" {
-					t.Errorf("service = %q", cfg.ServiceName)
-				}
-			},
-		},
-		{
-			name: "batch settings",
-			vars: map[string]string{"OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "10", "OTEL_BSP_SCHEDULE_DELAY": "50", "OTEL_BSP_EXPORT_TIMEOUT": "700"},
-			check: func(t *testing.T, cfg Config) {
-				want := BatchConfig{MaxQueueSize: 100, MaxExportBatchSize: 10, ScheduleDelay: 50 * time.Millisecond, ExportTimeout: 700 * time.Millisecond}
-				if cfg.Batch != want {
-					t.Errorf("batch = %+v, want %+v", cfg.Batch, want)
+			name: "OTEL_* in getenv alone is not read: the SDK would not see it",
+			vars: nil,
+			check: func(t *testing.T, _ Config) {
+				_, err := LoadConfig(func(name string) string {
+					return map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}[name]
+				})
+				if err != nil {
+					t.Errorf("LoadConfig judged a value the SDK will never read: %v", err)
 				}
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := LoadConfig(env(tt.vars))
+			cfg, err := LoadConfig(env(t, tt.vars))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +190,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(env(tt.vars))
+			_, err := LoadConfig(env(t, tt.vars))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -218,7 +208,7 @@ func TestLoadConfigErrors(t *testing.T) {
 }
 
 func TestLoadConfigReportsEveryProblemOnOneLine(t *testing.T) {
-	_, err := LoadConfig(env(map[string]string{"TRACING_EXPORTER": "x", "JAEGER_MODE": "y"}))
+	_, err := LoadConfig(env(t, map[string]string{"TRACING_EXPORTER": "x", "JAEGER_MODE": "y"}))
 	if err == nil || !strings.Contains(err.Error(), "TRACING_EXPORTER") || !strings.Contains(err.Error(), "JAEGER_MODE") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("err = %v", err)
 	}

@@ -83,7 +83,7 @@ func TestUnreachableExporterNeverBlocksRequests(t *testing.T) {
 			tt.vars["OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] = "16"
 			tt.vars["OTEL_BSP_SCHEDULE_DELAY"] = "10"
 			tt.vars["OTEL_BSP_EXPORT_TIMEOUT"] = fmt.Sprint(exportTimeout.Milliseconds())
-			cfg, err := LoadConfig(env(tt.vars))
+			cfg, err := LoadConfig(env(t, tt.vars))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -40,13 +40,24 @@ func TestExportToJaeger(t *testing.T) {
 		{"jaeger-collector", map[string]string{"TRACING_EXPORTER": "jaeger", "JAEGER_COLLECTOR_ENDPOINT": jaeger.CollectorURL}},
 		{"otlp-http", map[string]string{"TRACING_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": jaeger.OTLPHTTPURL}},
 		{"otlp-grpc", map[string]string{"TRACING_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + jaeger.OTLPGRPCAddr}},
+		// The SDK's precedences, now that it reads the variables: the
+		// traces-only endpoint and protocol win over the generic ones,
+		// which point nowhere.
+		{"otlp-traces-variables-win", map[string]string{
+			"OTEL_TRACES_EXPORTER":               "otlp",
+			"OTEL_EXPORTER_OTLP_PROTOCOL":        "grpc",
+			"OTEL_EXPORTER_OTLP_ENDPOINT":        "http://127.0.0.1:9",
+			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": jaeger.OTLPHTTPURL + "/v1/traces",
+			"OTEL_EXPORTER_OTLP_HEADERS":         "x-tenant=osms",
+		}},
 	}
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			service := "osms-it-" + mode.name
 			mode.vars["OTEL_SERVICE_NAME"] = service
 			mode.vars["OTEL_BSP_SCHEDULE_DELAY"] = "100"
-			cfg, err := LoadConfig(env(mode.vars))
+			cfg, err := LoadConfig(env(t, mode.vars))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,9 +2,11 @@ package telemetry
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -149,7 +151,7 @@ func TestMiddlewareContinuesIncomingTrace(t *testing.T) {
 }
 
 func TestMiddlewareWithExporterNone(t *testing.T) {
-	p, err := New(t.Context(), Config{Exporter: ExporterNone, ServiceName: "x"}, "test", nil)
+	p, err := New(t.Context(), Config{Exporter: ExporterNone}, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,21 +198,93 @@ func TestMiddlewareWithExporterNone(t *testing.T) {
 	}
 }
 
-func TestStdoutExporterWritesSpans(t *testing.T) {
-	var out bytes.Buffer
-	p, err := New(t.Context(), Config{Exporter: ExporterStdout, ServiceName: "stdout-test"}, "v1", &out)
-	if err != nil {
-		t.Fatal(err)
+// TestSDKReadsTheEnvironment: the OTEL_* variables this package no longer
+// reads itself still take effect, read by the SDK from the process
+// environment: the resource (service name precedence, attributes) and the
+// sampler, seen on the spans the stdout exporter writes.
+func TestSDKReadsTheEnvironment(t *testing.T) {
+	tests := []struct {
+		name        string
+		vars        map[string]string
+		wantSpans   int
+		wantService string
+		wantAttrs   map[string]string
+	}{
+		{name: "defaults", wantSpans: 1, wantService: DefaultServiceName},
+		{
+			name: "OTEL_SERVICE_NAME wins over a service.name in the attributes",
+			vars: map[string]string{
+				"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=prod, team=sports%20ops,service.name=x",
+				"OTEL_SERVICE_NAME":        "osms",
+			},
+			wantSpans: 1, wantService: "osms",
+			wantAttrs: map[string]string{"deployment.environment": "prod", "team": "sports ops"},
+		},
+		{name: "service.name from the attributes", vars: map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.name=from-attrs"}, wantSpans: 1, wantService: "from-attrs"},
+		{name: "always_off", vars: map[string]string{"OTEL_TRACES_SAMPLER": "always_off"}, wantSpans: 0, wantService: DefaultServiceName},
+		{name: "ratio 0", vars: map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}, wantSpans: 0, wantService: DefaultServiceName},
+		{name: "ratio 1", vars: map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1"}, wantSpans: 1, wantService: DefaultServiceName},
 	}
-	engine := newTestEngine(p, map[string]gin.HandlerFunc{"/games/:id": func(c *gin.Context) { c.Status(http.StatusOK) }})
-	engine.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/games/1", nil))
-	if err := p.Shutdown(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`"Name":"GET /games/:id"`, `"stdout-test"`, `"service.instance.id"`, `"service.version"`} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("stdout export lacks %s:\n%s", want, out.String())
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"TRACING_EXPORTER": "stdout"}
+			maps.Copy(vars, tt.vars)
+			cfg, err := LoadConfig(env(t, vars))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			p, err := New(t.Context(), cfg, "v1", &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.ServiceName() != tt.wantService {
+				t.Errorf("ServiceName() = %q, want %q", p.ServiceName(), tt.wantService)
+			}
+			engine := newTestEngine(p, map[string]gin.HandlerFunc{"/games/:id": func(c *gin.Context) { c.Status(http.StatusOK) }})
+			engine.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/games/1", nil))
+			if err := p.Shutdown(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			type exported struct {
+				Name     string
+				Resource []struct {
+					Key   string
+					Value struct{ Value any }
+				}
+			}
+			var spans []exported
+			for dec := json.NewDecoder(&out); dec.More(); {
+				var sp exported
+				if err := dec.Decode(&sp); err != nil {
+					t.Fatalf("stdout export is not JSON spans: %v\n%s", err, out.String())
+				}
+				spans = append(spans, sp)
+			}
+			if len(spans) != tt.wantSpans {
+				t.Fatalf("%d spans exported, want %d:\n%s", len(spans), tt.wantSpans, out.String())
+			}
+			if tt.wantSpans == 0 {
+				return
+			}
+			if spans[0].Name != "GET /games/:id" {
+				t.Errorf("span name %q", spans[0].Name)
+			}
+			attrs := map[string]string{}
+			for _, kv := range spans[0].Resource {
+				attrs[kv.Key] = fmt.Sprint(kv.Value.Value)
+			}
+			want := map[string]string{"service.name": tt.wantService, "service.version": "v1"}
+			maps.Copy(want, tt.wantAttrs)
+			for k, v := range want {
+				if attrs[k] != v {
+					t.Errorf("resource %s = %q, want %q (all: %v)", k, attrs[k], v, attrs)
+				}
+			}
+			if attrs["service.instance.id"] == "" {
+				t.Errorf("no service.instance.id in %v", attrs)
+			}
+		})
 	}
 	if _, err := New(t.Context(), Config{Exporter: ExporterStdout}, "v1", nil); err == nil {
 		t.Error("stdout exporter without a writer accepted")

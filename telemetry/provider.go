@@ -8,6 +8,7 @@
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -17,7 +18,6 @@ import (
 	"net"
 	"net/http"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/jaeger"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -39,6 +40,7 @@ type Provider struct {
 	// exportsNothing: every span is unsampled (ExporterNone), so the
 	// instrumentation may skip what only a recorded span would use.
 	exportsNothing bool
+	serviceName    string
 }
 
 // New builds the tracer provider that cfg describes. version is the
@@ -51,12 +53,13 @@ type Provider struct {
 // span is unsampled: trace ids still exist (for X-Trace-Id and logs) but
 // nothing is recorded or exported.
 func New(ctx context.Context, cfg Config, version string, stdout io.Writer) (*Provider, error) {
-	res, err := newResource(ctx, cfg, version)
+	res, err := newResource(ctx, version)
 	if err != nil {
 		return nil, err
 	}
 	p := &Provider{
-		propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		propagator:  propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		serviceName: serviceName(res),
 	}
 	if cfg.Exporter == ExporterNone || cfg.Exporter == "" {
 		p.sdk = sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.NeverSample()))
@@ -68,23 +71,12 @@ func New(ctx context.Context, cfg Config, version string, stdout io.Writer) (*Pr
 	if err != nil {
 		return nil, fmt.Errorf("create %s trace exporter: %w", cfg.Exporter, err)
 	}
-	sampler, err := newSampler(cfg)
-	if err != nil {
-		return nil, err
-	}
-	batch := cfg.Batch.withDefaults()
-	// Not WithBlocking: a full queue drops spans instead of stalling the
-	// request that ends them.
-	processor := sdktrace.NewBatchSpanProcessor(exporter,
-		sdktrace.WithMaxQueueSize(batch.MaxQueueSize),
-		sdktrace.WithMaxExportBatchSize(batch.MaxExportBatchSize),
-		sdktrace.WithBatchTimeout(batch.ScheduleDelay),
-		sdktrace.WithExportTimeout(batch.ExportTimeout),
-	)
+	// The sampler (OTEL_TRACES_SAMPLER, _ARG) and the batch settings
+	// (OTEL_BSP_*) are read by the SDK. Not WithBlocking: a full queue drops
+	// spans instead of stalling the request that ends them.
 	p.sdk = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sampler),
-		sdktrace.WithSpanProcessor(processor),
+		sdktrace.WithBatcher(exporter),
 	)
 	return p, nil
 }
@@ -104,44 +96,39 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// withDefaults fills in zero fields, for a Config not made by LoadConfig.
-func (b BatchConfig) withDefaults() BatchConfig {
-	if b.MaxQueueSize <= 0 {
-		b.MaxQueueSize = DefaultMaxQueueSize
-	}
-	if b.MaxExportBatchSize <= 0 {
-		b.MaxExportBatchSize = min(DefaultMaxExportBatchSize, b.MaxQueueSize)
-	}
-	if b.ScheduleDelay <= 0 {
-		b.ScheduleDelay = DefaultScheduleDelay
-	}
-	if b.ExportTimeout <= 0 {
-		b.ExportTimeout = DefaultExportTimeout
-	}
-	return b
-}
+// ServiceName is the service.name of the spans: OTEL_SERVICE_NAME, else a
+// service.name in OTEL_RESOURCE_ATTRIBUTES, else DefaultServiceName.
+func (p *Provider) ServiceName() string { return p.serviceName }
 
-func newResource(ctx context.Context, cfg Config, version string) (*resource.Resource, error) {
+// newResource describes the process: the SDK, the host, the service's
+// default name under what OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES say
+// (resource.WithFromEnv), then the build version and a per-process id.
+func newResource(ctx context.Context, version string) (*resource.Resource, error) {
 	instanceID, err := newInstanceID()
 	if err != nil {
 		return nil, err
 	}
-	// Not resource.WithFromEnv: the environment was already read through
-	// the caller's getenv into cfg.ResourceAttributes.
 	res, err := resource.New(ctx,
 		resource.WithTelemetrySDK(),
 		resource.WithHost(),
-		resource.WithAttributes(cfg.ResourceAttributes...),
+		resource.WithAttributes(semconv.ServiceName(DefaultServiceName)),
+		resource.WithFromEnv(),
 		resource.WithAttributes(
-			attribute.String("service.name", cfg.ServiceName),
-			attribute.String("service.version", version),
-			attribute.String("service.instance.id", instanceID),
+			semconv.ServiceVersion(version),
+			semconv.ServiceInstanceID(instanceID),
 		),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build trace resource: %w", err)
 	}
 	return res, nil
+}
+
+func serviceName(res *resource.Resource) string {
+	if v, ok := res.Set().Value(semconv.ServiceNameKey); ok {
+		return v.AsString()
+	}
+	return DefaultServiceName
 }
 
 // newInstanceID returns a random id that tells apart processes of the same
@@ -168,7 +155,7 @@ func newExporter(ctx context.Context, cfg Config, stdout io.Writer) (sdktrace.Sp
 				// The exporter's default client has no timeout; a
 				// collector that accepts but never answers must not hold
 				// an export forever.
-				jaeger.WithHTTPClient(&http.Client{Timeout: cfg.Batch.withDefaults().ExportTimeout}),
+				jaeger.WithHTTPClient(&http.Client{Timeout: cmp.Or(cfg.ExportTimeout, DefaultExportTimeout)}),
 			))
 		}
 		host, port, err := net.SplitHostPort(cfg.Jaeger.AgentEndpoint)
@@ -177,30 +164,24 @@ func newExporter(ctx context.Context, cfg Config, stdout io.Writer) (sdktrace.Sp
 		}
 		return jaeger.New(jaeger.WithAgentEndpoint(jaeger.WithAgentHost(host), jaeger.WithAgentPort(port)))
 	case ExporterOTLP:
-		if cfg.OTLP.Protocol == OTLPProtocolGRPC {
-			return otlptracegrpc.New(ctx, otlptracegrpc.WithEndpointURL(cfg.OTLP.Endpoint))
+		// Each exporter reads its endpoint, headers, TLS, compression and
+		// timeout from OTEL_EXPORTER_OTLP_(TRACES_)*; only the choice between
+		// the two is made here (see docs/observability.md for why not
+		// autoexport). An explicit option wins over the environment, so the
+		// default endpoint is passed only when none is configured.
+		if cfg.OTLPProtocol == OTLPProtocolGRPC {
+			var opts []otlptracegrpc.Option
+			if cfg.OTLPDefaultEndpoint != "" {
+				opts = append(opts, otlptracegrpc.WithEndpointURL(cfg.OTLPDefaultEndpoint))
+			}
+			return otlptracegrpc.New(ctx, opts...)
 		}
-		return otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.OTLP.Endpoint))
+		var opts []otlptracehttp.Option
+		if cfg.OTLPDefaultEndpoint != "" {
+			opts = append(opts, otlptracehttp.WithEndpointURL(cfg.OTLPDefaultEndpoint))
+		}
+		return otlptracehttp.New(ctx, opts...)
 	default:
 		return nil, fmt.Errorf("unknown exporter %q", cfg.Exporter)
-	}
-}
-
-func newSampler(cfg Config) (sdktrace.Sampler, error) {
-	switch cfg.Sampler {
-	case SamplerAlwaysOn:
-		return sdktrace.AlwaysSample(), nil
-	case SamplerAlwaysOff:
-		return sdktrace.NeverSample(), nil
-	case SamplerTraceIDRatio:
-		return sdktrace.TraceIDRatioBased(cfg.SamplerArg), nil
-	case SamplerParentBasedAlwaysOn, "":
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
-	case SamplerParentBasedAlwaysOff:
-		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
-	case SamplerParentBasedTraceIDRatio:
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SamplerArg)), nil
-	default:
-		return nil, fmt.Errorf("unknown sampler %q", cfg.Sampler)
 	}
 }
