@@ -30,14 +30,14 @@
 # other commands default to 0. An instance whose processes are all gone
 # (a killed run) is torn down before its id is reused.
 #
-# Cached under $SPORTS_SERVICE_CACHE/kube (default ~/.cache/sports-service/kube),
-# keyed by versions and inputs; the running cluster's state is in
+# Cached under $SPORTS_SERVICE_CACHE/kube (default ~/.cache/sports-service/kube;
+# KUBE_CACHE overrides), keyed by versions and inputs; the running cluster's state is in
 # /var/lib/osms-kube/<id> (KUBE_STATE_ROOT) and is removed by `down`.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 self="$repo_root/.ci/kube.sh"
-cache=${SPORTS_SERVICE_CACHE:-$HOME/.cache/sports-service}/kube
+cache=${KUBE_CACHE:-${SPORTS_SERVICE_CACHE:-$HOME/.cache/sports-service}/kube}
 export GOTOOLCHAIN=auto
 
 k8s_version=v1.34.2
@@ -203,7 +203,7 @@ build_pause() {
 
 build() {
   # One build at a time on this machine (concurrent runs share the cache).
-  local build_lock
+  local build_lock started=$SECONDS
   exec {build_lock}>"$cache/build.lock"
   flock "$build_lock"
   debian_packages
@@ -214,6 +214,7 @@ build() {
   build_kubernetes
   flock -u "$build_lock"
   exec {build_lock}>&-
+  log "binaries ready in $((SECONDS - started)) s ($k8s_bin, $helm_bin, $coredns_bin)"
 }
 
 
@@ -279,14 +280,19 @@ own_images() { # LIST: appends "REF TAR" lines to LIST
 # Builds the stack's images (.ci/stack.sh, which starts an engine only if none
 # runs) and saves each one to a tar named by its image ID, once.
 docker_image_tars() { # LIST: appends "REF TAR" lines to LIST
-  local lock_fd engine_was_up=0 ref id out list=$1
+  local docker_lock_fd engine_was_up=0 ref id out list=$1
+  exec {docker_lock_fd}</dev/null
   if [[ -n $docker_lock ]]; then
-    exec {lock_fd}>"$docker_lock"
-    log "waiting for the Docker lock $docker_lock"
-    flock "$lock_fd"
+    exec {docker_lock_fd}>"$docker_lock"
+    flock -n "$docker_lock_fd" || {
+      log "waiting for the Docker lock $docker_lock"
+      flock "$docker_lock_fd"
+    }
   fi
   docker info >/dev/null 2>&1 && engine_was_up=1
-  bash "$repo_root/.ci/stack.sh" images
+  # The engine stack.sh may start must not inherit a lock: it would hold it
+  # for as long as it runs.
+  bash "$repo_root/.ci/stack.sh" images {docker_lock_fd}>&- {lock_fd}>&-
   for ref in "${docker_images[@]}"; do
     id=$(docker image inspect -f '{{.Id}}' "$ref") || die "no image $ref in the engine"
     id=${id#sha256:}
@@ -301,21 +307,19 @@ docker_image_tars() { # LIST: appends "REF TAR" lines to LIST
     echo "$ref $out" >>"$list"
   done
   ((engine_was_up)) || bash "$repo_root/.ci/stack.sh" engine-down
-  if [[ -n $docker_lock ]]; then
-    flock -u "$lock_fd"
-    exec {lock_fd}>&-
-  fi
+  exec {docker_lock_fd}>&-
 }
 
 # The image tars, listed as "REF TAR" lines in $image_list (the last
 # build's; a cluster keeps its own copy in $state/images.list).
 image_list="$cache/images/images.list"
 image_tars() {
-  local list="$image_list.$$"
+  local list="$image_list.$$" started=$SECONDS
   rm -f "$list"
   own_images "$list"
   docker_image_tars "$list"
   mv -f "$list" "$image_list"
+  log "image tars ready in $((SECONDS - started)) s"
 }
 
 # import_tars TAR...: into every node's containerd, the nodes in parallel.
@@ -1109,16 +1113,15 @@ teardown_instance() {
 }
 
 down_instance() {
+  local started=$SECONDS
   mkdir -p "$state_root"
   exec {lock_fd}>"$lock_file"
   if ! flock -w 10 "$lock_fd" 2>/dev/null; then
     log "cluster $id: another run holds $lock_file; tearing down anyway"
   fi
-  if [[ -d $state ]] || ip link show "$bridge" >/dev/null 2>&1; then
-    log "cluster $id: down"
-  fi
   teardown_instance
   rm -f "$lock_file"
+  log "cluster $id: down in $((SECONDS - started)) s"
 }
 
 # ---- environment --------------------------------------------------------------
@@ -1159,8 +1162,8 @@ load_image() {
     else
       (
         if [[ -n $docker_lock ]]; then
-          exec {lock_fd}>"$docker_lock"
-          flock "$lock_fd"
+          exec {docker_lock_fd}>"$docker_lock"
+          flock "$docker_lock_fd"
         fi
         docker image inspect "$arg" >/dev/null 2>&1 || die "no image $arg in the Docker engine"
         docker save -o "$tmp/$(tar_name "$arg").tar" "$arg"
@@ -1284,7 +1287,7 @@ YAML
   app_nodes=$(awk 'NF {print $2}' <<<"$app_pods" | sort -u | wc -l)
   ((app_nodes == (node_count < 2 ? 1 : 2))) || die "smoke: the 2 replicas are not on 2 nodes: $app_pods"
   read -r client client_node client_ip < <(kubectl -n "$ns" get pods -l app=mongo \
-    -o jsonpath='{.items[0].metadata.name}{" "}{.spec.nodeName}{" "}{.status.podIP}')
+    -o jsonpath='{.items[0].metadata.name}{" "}{.items[0].spec.nodeName}{" "}{.items[0].status.podIP}{"\n"}')
   # From the stand-in's pod (bash's /dev/tcp; the image has no curl), by the
   # service's DNS name: one new connection per request, so kube-proxy picks
   # a replica each time, the one on the other node too.
@@ -1326,12 +1329,17 @@ YAML
 
 # ---- status -------------------------------------------------------------------
 
-memory_of() { # the cluster's memory (cgroup v1 memory controller), MiB
-  local m=/sys/fs/cgroup/memory/$cgroup
+# memory_of: the cluster's memory, from the memory controller of its
+# cgroup (anonymous memory, and page cache: mostly the image files the
+# nodes imported) and the resident set of its processes (which counts the
+# binaries' shared pages once per process).
+memory_of() {
+  local m=/sys/fs/cgroup/memory/$cgroup rss=0 pid
   [[ -f $m/memory.stat ]] || return 0
-  awk -v u="$(cat "$m/memory.usage_in_bytes")" '
-    $1 == "total_rss" {rss = $2} $1 == "total_cache" {cache = $2}
-    END {printf "memory: %d MiB in use (%d MiB rss, %d MiB page cache)\n", u / 1048576, rss / 1048576, cache / 1048576}' "$m/memory.stat"
+  for pid in $(cgroup_pids); do rss=$((rss + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0))); done
+  awk -v rss="$rss" -v n="$(cgroup_pids | wc -l)" '
+    $1 == "total_rss" {anon = $2} $1 == "total_cache" {cache = $2}
+    END {printf "memory: %d MiB anonymous, %d MiB page cache; %d processes, %d MiB resident\n", anon / 1048576, cache / 1048576, n, rss / 1024}' "$m/memory.stat"
 }
 
 status() {
