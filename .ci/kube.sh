@@ -4,6 +4,7 @@
 # developer and for CI, in the style of .ci/stack.sh:
 #
 #   bash .ci/kube.sh build               # build (or reuse) the binaries
+#   bash .ci/kube.sh helm                # only helm; prints its path (last line)
 #   bash .ci/kube.sh images              # build (or reuse) the image tars; into
 #                                        # the nodes too when the cluster is up
 #   bash .ci/kube.sh up                  # start the cluster, wait for Ready + DNS
@@ -55,6 +56,7 @@ mkdir -p "$cache"/{bin,images,logs,src}
 # The instance lock's descriptor (claim): closed for the daemons and for
 # test's command, so that only this script holds the lock.
 exec {lock_fd}</dev/null
+claimed=
 
 # run LOG CMD...: runs CMD with its output in $cache/logs/LOG; on failure
 # shows the end of it.
@@ -229,6 +231,8 @@ read -ra extra_images <<<"${KUBE_EXTRA_IMAGES:-}"
 docker_images+=("${extra_images[@]}")
 coredns_image=osms-kube/coredns:$coredns_version
 pause_image=osms-kube/pause:$(pause_key)
+# Debian's busybox-static, as osms-kube/busybox:<upstream version> (own_images).
+busybox_image=
 # Other engineers use the same Docker engine: Docker is used under this lock
 # (empty: no lock). Do not wrap kube.sh itself in a flock on the same file.
 docker_lock=${SPORTS_DOCKER_LOCK-/tmp/sports-docker.lock}
@@ -253,6 +257,31 @@ single_layer_image() {
   rm -rf "$tmp"
 }
 
+# busybox_bin: prints the path of Debian's static busybox (busybox-static,
+# downloaded and unpacked once, not installed on the host).
+busybox_bin() {
+  local dir tmp deb version
+  dir=$(find "$cache/bin" -maxdepth 1 -name 'busybox-static-*' | sort | tail -n1)
+  if [[ -z $dir ]]; then
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp"
+    if ! (cd "$tmp" && apt-get download -qq busybox-static) >/dev/null 2>&1; then
+      apt-get update -qq
+      (cd "$tmp" && run apt-download-busybox.log apt-get download busybox-static)
+    fi
+    deb=$(find "$tmp" -name '*.deb' | head -n1)
+    version=$(dpkg-deb -f "$deb" Version)
+    dpkg-deb -x "$deb" "$tmp/root"
+    dir="$cache/bin/busybox-static-${version//[:+~]/_}"
+    install -D -m 0755 "$tmp/root/bin/busybox" "$dir/busybox"
+    # The upstream version: no epoch, no Debian revision.
+    version=${version#*:}
+    echo "${version%%-*}" >"$dir/version"
+    rm -rf "$tmp"
+  fi
+  echo "$dir/busybox"
+}
+
 # tar_name REF: the cache file's name stem of an image reference.
 tar_name() { printf '%s' "$1" | tr '/:@' '___'; }
 
@@ -275,6 +304,23 @@ own_images() { # LIST: appends "REF TAR" lines to LIST
     rm -rf "$dir"
   fi
   echo "$coredns_image $out" >>"$list"
+  # A small image with a shell, wget and nslookup, for test pods (helm test).
+  local busybox
+  busybox=$(busybox_bin)
+  busybox_image=osms-kube/busybox:$(cat "$(dirname "$busybox")/version")
+  out="$cache/images/$(tar_name "$busybox_image")-$(basename "$(dirname "$busybox")").tar"
+  if [[ ! -s $out ]]; then
+    dir=$(mktemp -d)
+    install -D -m 0755 "$busybox" "$dir/bin/busybox"
+    for applet in $("$busybox" --list); do [[ $applet == busybox ]] || ln -s busybox "$dir/bin/$applet"; done
+    mkdir -p "$dir/etc" "$dir/tmp"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$dir/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+    chmod 1777 "$dir/tmp"
+    single_layer_image "$busybox_image" "$dir" "$out" '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    rm -rf "$dir"
+  fi
+  echo "$busybox_image $out" >>"$list"
 }
 
 # Builds the stack's images (.ci/stack.sh, which starts an engine only if none
@@ -998,6 +1044,7 @@ claim() {
   mkdir -p "$state_root"
   exec {lock_fd}>"$lock_file"
   flock -n "$lock_fd" || return 1
+  claimed=$id
   if [[ -d $state ]] && ! any_daemon_alive; then
     log "cluster $id: tearing down what an earlier run left"
     teardown_instance
@@ -1014,6 +1061,7 @@ pick_instance() {
       if [[ -d $state ]]; then
         # Up, and started by `up` (no run holds its lock): a developer's.
         exec {lock_fd}>&-
+        claimed=
         continue
       fi
       return 0
@@ -1115,9 +1163,11 @@ teardown_instance() {
 down_instance() {
   local started=$SECONDS
   mkdir -p "$state_root"
-  exec {lock_fd}>"$lock_file"
-  if ! flock -w 10 "$lock_fd" 2>/dev/null; then
-    log "cluster $id: another run holds $lock_file; tearing down anyway"
+  if [[ $claimed != "$id" ]]; then
+    exec {lock_fd}>"$lock_file"
+    if ! flock -w 10 "$lock_fd" 2>/dev/null; then
+      log "cluster $id: another run holds $lock_file; tearing down anyway"
+    fi
   fi
   teardown_instance
   rm -f "$lock_file"
@@ -1173,7 +1223,11 @@ load_image() {
   done
   import_tars "${tars[@]}"
   rm -rf "$tmp"
-  printf '%s loaded\n' "$@" >>"$state/images.list"
+  for arg in "${tars[@]}"; do
+    # The references a tar holds (manifest.json's RepoTags).
+    tar -xOf "$arg" manifest.json | sed -n 's/.*"RepoTags":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | tr -d '"' |
+      sed "s|\$| $arg|" >>"$state/images.list" || true
+  done
   log "loaded $* into ${node_names[*]}"
 }
 
@@ -1185,6 +1239,7 @@ tag_image() {
     ctr --address "$(node_dir "$n")/containerd.sock" -n k8s.io images tag --force \
       "$(normalize_ref "$1")" "$(normalize_ref "$2")" >/dev/null
   done
+  echo "$2 tag-of:$1" >>"$state/images.list"
   log "tagged $1 as $2 on ${node_names[*]}"
 }
 
@@ -1204,7 +1259,9 @@ normalize_ref() {
 # the host, what the chart's tests rely on.
 smoke() {
   require_up
-  local ns=kube-smoke started=$SECONDS
+  local ns=kube-smoke started=$SECONDS spread=required
+  # One node (KUBE_NODE_COUNT=1): both replicas on it.
+  ((node_count > 1)) || spread=preferred
   log "smoke: 2 replicas of $app_image (one per node) on the FerretDB stand-in, in namespace $ns"
   kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$ns" >/dev/null
@@ -1247,9 +1304,11 @@ spec:
       automountServiceAccountToken: false
       affinity:
         podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - topologyKey: kubernetes.io/hostname
-            labelSelector: {matchLabels: {app: sports}}
+$(if [[ $spread == required ]]; then
+    printf '          requiredDuringSchedulingIgnoredDuringExecution:\n          - topologyKey: kubernetes.io/hostname\n            labelSelector: {matchLabels: {app: sports}}\n'
+  else
+    printf '          preferredDuringSchedulingIgnoredDuringExecution:\n          - weight: 100\n            podAffinityTerm:\n              topologyKey: kubernetes.io/hostname\n              labelSelector: {matchLabels: {app: sports}}\n'
+  fi)
       containers:
       - name: app
         image: $app_image
@@ -1360,7 +1419,7 @@ status() {
 }
 
 usage() {
-  sed -n '2,17p' "$self" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "$self" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -1372,6 +1431,11 @@ main() {
   case $cmd in
     build)
       build
+      ;;
+    helm)
+      # Only helm (the chart's tests without a cluster); its path, last.
+      build_helm
+      echo "$HELM"
       ;;
     images)
       build
@@ -1463,5 +1527,4 @@ main() {
       ;;
   esac
 }
-main "$@"
-exit
+main "$@"; exit
