@@ -152,7 +152,7 @@ build_kubernetes() {
   rm -rf "$out"
   mkdir -p "$out"
   for c in "${k8s_commands[@]}"; do pkgs+=("./cmd/$c"); done
-  (cd "$src" && GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 run build-kubernetes.log \
+  (cd "$src" && GOCACHE=$build_cache GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 run build-kubernetes.log \
     go build -trimpath -ldflags "$(k8s_ldflags)" -o "$out/" "${pkgs[@]}")
   "$out/kubectl" version --client | grep -q "$k8s_version" || die "kubectl does not report $k8s_version"
   rm -rf "$k8s_bin"
@@ -167,7 +167,7 @@ go_install() {
   [[ -x $out ]] && return 0
   log "building $pkg@$version (cached afterwards as $out)"
   tmp=$(mktemp -d)
-  GOBIN=$tmp CGO_ENABLED=0 run "build-$(basename "$out").log" go install -trimpath -ldflags "$ldflags" "$pkg@$version"
+  GOCACHE=$build_cache GOBIN=$tmp CGO_ENABLED=0 run "build-$(basename "$out").log" go install -trimpath -ldflags "$ldflags" "$pkg@$version"
   mkdir -p "$(dirname "$out")"
   mv -f "$tmp/$(basename "$pkg")" "$out"
   rm -rf "$tmp"
@@ -203,6 +203,10 @@ build_pause() {
   mv -f "$out.tmp" "$out"
 }
 
+# The Go build cache of these builds is their own, and goes once they all
+# succeeded: the binaries are what is kept (Kubernetes' build cache is 4.5 GB).
+build_cache="$cache/src/gocache"
+
 build() {
   # One build at a time on this machine (concurrent runs share the cache).
   local build_lock started=$SECONDS
@@ -214,6 +218,7 @@ build() {
   build_coredns
   build_helm
   build_kubernetes
+  rm -rf "$build_cache"
   flock -u "$build_lock"
   exec {build_lock}>&-
   log "binaries ready in $((SECONDS - started)) s ($k8s_bin, $helm_bin, $coredns_bin)"
@@ -323,10 +328,10 @@ own_images() { # LIST: appends "REF TAR" lines to LIST
   echo "$busybox_image $out" >>"$list"
 }
 
-# Builds the stack's images (.ci/stack.sh, which starts an engine only if none
-# runs) and saves each one to a tar named by its image ID, once.
-docker_image_tars() { # LIST: appends "REF TAR" lines to LIST
-  local docker_lock_fd engine_was_up=0 ref id out list=$1
+# with_docker CMD...: runs CMD under the Docker lock with the engine up:
+# .ci/stack.sh starts one if none runs, and this stops it again after.
+with_docker() {
+  local docker_lock_fd engine_was_up=0 rc=0
   exec {docker_lock_fd}</dev/null
   if [[ -n $docker_lock ]]; then
     exec {docker_lock_fd}>"$docker_lock"
@@ -336,24 +341,53 @@ docker_image_tars() { # LIST: appends "REF TAR" lines to LIST
     }
   fi
   docker info >/dev/null 2>&1 && engine_was_up=1
-  # The engine stack.sh may start must not inherit a lock: it would hold it
-  # for as long as it runs.
-  bash "$repo_root/.ci/stack.sh" images {docker_lock_fd}>&- {lock_fd}>&-
+  # An engine started here must not inherit a lock: it would hold it for as
+  # long as it runs.
+  ((engine_was_up)) || bash "$repo_root/.ci/stack.sh" engine {docker_lock_fd}>&- {lock_fd}>&-
+  # In a subshell, with errexit in force there, so that a failure still
+  # stops the engine it started.
+  set +e
+  ("$@") {docker_lock_fd}>&- {lock_fd}>&-
+  rc=$?
+  set -e
+  ((engine_was_up)) || bash "$repo_root/.ci/stack.sh" engine-down
+  exec {docker_lock_fd}>&-
+  return "$rc"
+}
+
+# save_image REF OUT: `docker save` of REF to OUT, unless OUT exists.
+save_image() {
+  [[ -s $2 ]] && return 0
+  docker image inspect "$1" >/dev/null 2>&1 || die "no image $1 in the Docker engine"
+  log "docker save $1"
+  run docker-save.log docker save -o "$2.tmp" "$1"
+  mv -f "$2.tmp" "$2"
+}
+
+# save_images DIR REF...: each REF to DIR/<its tar_name>.tar.
+save_images() {
+  local dir=$1 ref
+  shift
+  for ref in "$@"; do save_image "$ref" "$dir/$(tar_name "$ref").tar"; done
+}
+
+# stack_image_tars LIST: builds the stack's images (.ci/stack.sh images) and
+# saves each one to a tar named by its image ID, once; appends "REF TAR"
+# lines to LIST.
+stack_image_tars() {
+  local ref id out list=$1
+  bash "$repo_root/.ci/stack.sh" images
   for ref in "${docker_images[@]}"; do
-    id=$(docker image inspect -f '{{.Id}}' "$ref") || die "no image $ref in the engine"
+    id=$(docker image inspect -f '{{.Id}}' "$ref") || die "no image $ref in the Docker engine"
     id=${id#sha256:}
     out="$cache/images/$(tar_name "$ref")-${id:0:16}.tar"
     if [[ ! -s $out ]]; then
-      log "docker save $ref"
-      run docker-save.log docker save -o "$out.tmp" "$ref"
+      save_image "$ref" "$out"
       # Older saves of the same reference are of no further use.
       find "$cache/images" -maxdepth 1 -name "$(tar_name "$ref")-*.tar" ! -name "$(basename "$out")" -delete
-      mv -f "$out.tmp" "$out"
     fi
     echo "$ref $out" >>"$list"
   done
-  ((engine_was_up)) || bash "$repo_root/.ci/stack.sh" engine-down
-  exec {docker_lock_fd}>&-
 }
 
 # The image tars, listed as "REF TAR" lines in $image_list (the last
@@ -363,7 +397,7 @@ image_tars() {
   local list="$image_list.$$" started=$SECONDS
   rm -f "$list"
   own_images "$list"
-  docker_image_tars "$list"
+  with_docker stack_image_tars "$list" || exit 1
   mv -f "$list" "$image_list"
   log "image tars ready in $((SECONDS - started)) s"
 }
@@ -393,6 +427,7 @@ import_images() {
 # ---- the cluster instance -------------------------------------------------
 
 state_root=${KUBE_STATE_ROOT:-/var/lib/osms-kube}
+mode=up
 # Fixed paths outside the state directory: the kubelets' device plugin
 # directory, the CNI library's cache, the kubelets' links to container logs,
 # the shims' sockets. Those an `up` creates, the last `down` removes (empty).
@@ -1037,6 +1072,14 @@ nodes_ready() {
   ((ready == node_count))
 }
 
+# orphan_of_test: the instance was started by a `test` run that is gone
+# (killed before it could take the cluster down).
+orphan_of_test() {
+  local pid start mode
+  read -r pid start mode 2>/dev/null <"$state/owner" || return 1
+  [[ $mode == test && $(proc_start "$pid") != "$start" ]]
+}
+
 # claim: takes the instance's lock (kept until this script exits, not
 # inherited by the daemons) and tears down what a killed run left of it.
 # Fails if another run holds it.
@@ -1045,7 +1088,7 @@ claim() {
   exec {lock_fd}>"$lock_file"
   flock -n "$lock_fd" || return 1
   claimed=$id
-  if [[ -d $state ]] && ! any_daemon_alive; then
+  if [[ -d $state ]] && { ! any_daemon_alive || orphan_of_test; }; then
     log "cluster $id: tearing down what an earlier run left"
     teardown_instance
   fi
@@ -1082,7 +1125,8 @@ up_instance() {
   log "starting cluster $id: ${node_count} node(s), API $api_server"
   rm -rf "$logs"
   mkdir -p "$state/pids" "$logs"
-  echo "$$" >"$state/owner"
+  # Who started it: a `test` run owns its cluster, an `up` leaves it up.
+  echo "$$ $(proc_start $$) $mode" >"$state/owner"
   certs
   kubeconfig admin admin
   kubeconfig controller-manager controller-manager
@@ -1204,30 +1248,26 @@ require_up() {
 # load_image REF|TAR...: a Docker image (saved from the engine) or a tar in
 # `docker save` format, into every node.
 load_image() {
-  local arg tars=() tmp
+  local arg tars=() refs=() tmp
   tmp=$(mktemp -d)
   for arg in "$@"; do
     if [[ -f $arg ]]; then
       tars+=("$arg")
     else
-      (
-        if [[ -n $docker_lock ]]; then
-          exec {docker_lock_fd}>"$docker_lock"
-          flock "$docker_lock_fd"
-        fi
-        docker image inspect "$arg" >/dev/null 2>&1 || die "no image $arg in the Docker engine"
-        docker save -o "$tmp/$(tar_name "$arg").tar" "$arg"
-      ) || exit 1
+      refs+=("$arg")
       tars+=("$tmp/$(tar_name "$arg").tar")
     fi
   done
+  if ((${#refs[@]})); then
+    with_docker save_images "$tmp" "${refs[@]}" || exit 1
+  fi
   import_tars "${tars[@]}"
-  rm -rf "$tmp"
   for arg in "${tars[@]}"; do
     # The references a tar holds (manifest.json's RepoTags).
     tar -xOf "$arg" manifest.json | sed -n 's/.*"RepoTags":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | tr -d '"' |
       sed "s|\$| $arg|" >>"$state/images.list" || true
   done
+  rm -rf "$tmp"
   log "loaded $* into ${node_names[*]}"
 }
 
@@ -1386,6 +1426,13 @@ YAML
   log "smoke: passed in $((SECONDS - started)) s"
 }
 
+# kill_tree SIGNAL PID: PID and all its descendants.
+kill_tree() {
+  local child
+  for child in $(ps -o pid= --ppid "$2" 2>/dev/null); do kill_tree "$1" "$child"; done
+  kill -s "$1" "$2" 2>/dev/null || true
+}
+
 # ---- status -------------------------------------------------------------------
 
 # memory_of: the cluster's memory, from the memory controller of its
@@ -1434,7 +1481,11 @@ main() {
       ;;
     helm)
       # Only helm (the chart's tests without a cluster); its path, last.
+      exec {build_lock}>"$cache/build.lock"
+      flock "$build_lock"
       build_helm
+      rm -rf "$build_cache"
+      exec {build_lock}>&-
       echo "$HELM"
       ;;
     images)
@@ -1481,12 +1532,25 @@ main() {
       fi
       # Down whatever happens, keeping the command's (or up's) exit status;
       # on failure the cluster's logs go to $ARTIFACTS_DIR when set.
+      cmd_pid=
+      mode=test
       teardown() {
-        local rc=$?
+        local rc=$? i
         if ((rc != 0)) && [[ -n ${ARTIFACTS_DIR:-} && -d $logs ]]; then
           mkdir -p "$ARTIFACTS_DIR/kube-logs-$id"
           cp -a "$logs/." "$ARTIFACTS_DIR/kube-logs-$id/" 2>/dev/null || true
           log "the cluster's logs: $ARTIFACTS_DIR/kube-logs-$id"
+        fi
+        # A signal ended this script while the command ran: end the
+        # command (and what it started) before the cluster goes.
+        if [[ -n ${cmd_pid:-} ]] && kill -0 "$cmd_pid" 2>/dev/null; then
+          log "stopping the command (pid $cmd_pid)"
+          kill_tree TERM "$cmd_pid"
+          for ((i = 0; i < 40; i++)); do
+            kill -0 "$cmd_pid" 2>/dev/null || break
+            sleep 0.25
+          done
+          kill_tree KILL "$cmd_pid"
         fi
         down_instance || true
         exit "$rc"
@@ -1496,7 +1560,12 @@ main() {
       trap 'exit 143' TERM
       up_instance
       export_env
-      "$@" {lock_fd}>&-
+      # In the background, so that a signal to this script (bash runs
+      # traps only between commands) reaches the trap while it runs; with
+      # this script's standard input.
+      "$@" {lock_fd}>&- <&0 &
+      cmd_pid=$!
+      wait "$cmd_pid"
       ;;
     env)
       instance "${KUBE_CLUSTER_ID:-0}"
