@@ -125,9 +125,9 @@ k8s_module_time() {
 }
 
 build_kubernetes() {
-  local c missing=0
-  for c in "${k8s_commands[@]}"; do [[ -x $k8s_bin/$c ]] || missing=1; done
-  ((missing)) || return 0
+  local c incomplete=0
+  for c in "${k8s_commands[@]}"; do [[ -x $k8s_bin/$c ]] || incomplete=1; done
+  ((incomplete)) || return 0
   log "building Kubernetes $k8s_version (${k8s_commands[*]}) with $go_version; about 15 min on 2 cores, cached afterwards in $k8s_bin"
   local moddir src
   moddir=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$k8s_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
@@ -1155,7 +1155,7 @@ up_instance() {
 # Stops every process of the instance and removes all it made, whatever
 # state it is in (also none): idempotent.
 teardown_instance() {
-  local pids i name
+  local pids i name signal
   # The kubelets first, so that they restart nothing.
   for name in kubelet-node{1..8} kube-proxy-node{1..8}; do
     daemon_alive "$name" && kill -TERM "$(cut -d' ' -f1 "$state/pids/$name")" 2>/dev/null
@@ -1164,8 +1164,11 @@ teardown_instance() {
   for ((i = 0; i < 40; i++)); do
     pids=$(cgroup_pids)
     [[ -z $pids ]] && break
+    # TERM for 2.5 s, then KILL.
+    signal=TERM
+    ((i < 10)) || signal=KILL
     # shellcheck disable=SC2086 # one pid per word
-    kill -s "$( ((i < 10)) && echo TERM || echo KILL)" $pids 2>/dev/null || true
+    kill -s "$signal" $pids 2>/dev/null || true
     sleep 0.25
   done
   [[ -z $(cgroup_pids) ]] || log "WARNING: processes remain in cgroup $cgroup: $(cgroup_pids | tr '\n' ' ')"
@@ -1215,6 +1218,7 @@ down_instance() {
   fi
   teardown_instance
   rm -f "$lock_file"
+  rmdir "$state_root" 2>/dev/null || true
   log "cluster $id: down in $((SECONDS - started)) s"
 }
 
@@ -1242,7 +1246,7 @@ env_vars=(KUBECONFIG KUBECTL HELM KUBE_CLUSTER_ID KUBE_STATE_DIR KUBE_API_SERVER
 # ---- images into a running cluster ------------------------------------------
 
 require_up() {
-  [[ -d $state ]] && daemon_alive kube-apiserver || die "cluster $id is not up (bash .ci/kube.sh up)"
+  if [[ ! -d $state ]] || ! daemon_alive kube-apiserver; then die "cluster $id is not up (bash .ci/kube.sh up)"; fi
 }
 
 # load_image REF|TAR...: a Docker image (saved from the engine) or a tar in
@@ -1514,7 +1518,12 @@ main() {
           instance "$i"
           if [[ -d $state ]] || ip link show "$bridge" >/dev/null 2>&1; then
             exec {lock_fd}>"$lock_file"
-            if flock -n "$lock_fd"; then down_instance; else log "cluster $i: in use by a running test; left alone"; fi
+            if flock -n "$lock_fd"; then
+              claimed=$i
+              down_instance
+            else
+              log "cluster $i: in use by a running test; left alone"
+            fi
             exec {lock_fd}>&-
           fi
         done
@@ -1533,7 +1542,7 @@ main() {
       # Down whatever happens, keeping the command's (or up's) exit status;
       # on failure the cluster's logs go to $ARTIFACTS_DIR when set.
       cmd_pid=
-      mode=test
+      mode="test"
       teardown() {
         local rc=$? i
         if ((rc != 0)) && [[ -n ${ARTIFACTS_DIR:-} && -d $logs ]]; then
