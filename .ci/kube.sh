@@ -28,8 +28,16 @@
 # Cluster instances: KUBE_CLUSTER_ID (0-7) picks the names and address
 # ranges, so that two clusters can run on one machine (a developer's and a
 # test's). `test` takes the first free one unless KUBE_CLUSTER_ID is set; the
-# other commands default to 0. An instance whose processes are all gone
-# (a killed run) is torn down before its id is reused.
+# other commands default to 0. An instance left by a killed run (its
+# processes gone, or its `test` gone) is torn down before its id is reused.
+#
+# Exported to test's command (and printed by `env`): KUBECONFIG, KUBECTL,
+# HELM (both also on PATH), KUBE_NODES, KUBE_NODE_IPS, KUBE_POD_CIDRS,
+# KUBE_CLUSTER_CIDR, KUBE_SERVICE_CIDR, KUBE_DNS_IP, KUBE_CLUSTER_DOMAIN,
+# KUBE_API_SERVER, KUBE_HOST_IP, KUBE_APP_IMAGE, KUBE_IMAGE_TAGS,
+# KUBE_CONTAINERD_SOCKETS, KUBE_CLUSTER_ID, KUBE_STATE_DIR, KUBE_SH, HELM_*_HOME.
+# From the host, pod IPs and ClusterIPs are routed, NodePorts are on the
+# node IPs, service names resolve at $KUBE_DNS_IP.
 #
 # Cached under $SPORTS_SERVICE_CACHE/kube (default ~/.cache/sports-service/kube;
 # KUBE_CACHE overrides), keyed by versions and inputs; the running cluster's state is in
@@ -94,6 +102,7 @@ debian_packages() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v nsenter >/dev/null || missing+=(util-linux)
   command -v ip >/dev/null || missing+=(iproute2)
+  command -v curl >/dev/null || missing+=(curl)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} (Debian)"
     apt-get update -qq
@@ -494,7 +503,9 @@ kubectl() { "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 # ---- processes --------------------------------------------------------------
 
 # Each daemon's pid and start time (field 22 of /proc/PID/stat, which an
-# exec keeps) are in $state/pids/NAME, so that only these are ever killed.
+# exec keeps) are in $state/pids/NAME, so that a reused pid is never taken
+# for one of them; `down` kills these and whatever else is in the cluster's
+# cgroups (their children: shims, containers), nothing else.
 proc_start() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
 
 # start_daemon NAME CGROUP NETNS CMD...: runs CMD in the background, in its
@@ -920,6 +931,8 @@ kubelet_up() { # N
 # node's replica can move) and a PodDisruptionBudget: a drain of one node
 # never leaves the cluster without DNS. No "forward" plugin: names outside
 # cluster.local do not resolve (nothing is reachable outside the machine).
+# Answers live 5 s (kubeadm's Corefile: 30 s): tests delete and make
+# services of the same name again, whose new ClusterIP must resolve soon.
 coredns_up() {
   kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -958,10 +971,10 @@ data:
         kubernetes $cluster_domain in-addr.arpa ip6.arpa {
             pods insecure
             fallthrough in-addr.arpa ip6.arpa
-            ttl 30
+            ttl 5
         }
         prometheus :9153
-        cache 30
+        cache 5
         loadbalance
     }
 ---
@@ -1321,11 +1334,12 @@ normalize_ref() {
 # the host, what the chart's tests rely on.
 smoke() {
   require_up
-  local ns=kube-smoke started=$SECONDS spread=required
+  # A namespace of its own each time: a service's name in a namespace just
+  # deleted may still resolve to its old ClusterIP for a few seconds.
+  local ns=kube-smoke-$RANDOM started=$SECONDS spread=required
   # One node (KUBE_NODE_COUNT=1): both replicas on it.
   ((node_count > 1)) || spread=preferred
   log "smoke: 2 replicas of $app_image (one per node) on the FerretDB stand-in, in namespace $ns"
-  kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$ns" >/dev/null
   kubectl -n "$ns" apply -f - >/dev/null <<YAML
 apiVersion: apps/v1
@@ -1411,25 +1425,32 @@ YAML
     -o jsonpath='{.items[0].metadata.name}{" "}{.items[0].spec.nodeName}{" "}{.items[0].status.podIP}{"\n"}')
   # From the stand-in's pod (bash's /dev/tcp; the image has no curl), by the
   # service's DNS name: one new connection per request, so kube-proxy picks
-  # a replica each time, the one on the other node too.
-  local url_host="app.$ns.svc.$cluster_domain" codes
-  codes=$(kubectl -n "$ns" exec "$client" -- bash -c '
-    for i in $(seq 1 24); do
-      exec 3<>"/dev/tcp/$1/8000" || exit 1
-      printf "GET /health/live HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" >&3
-      read -r _ code _ <&3
-      echo "$code"
-      exec 3<&-
-    done' _ "$url_host" | sort | uniq -c | tr -s ' ')
-  [[ $codes == " 24 200" ]] || die "smoke: GET http://$url_host:8000/health/live from pod $client: $codes"
-  # Each replica's access log (kubectl logs) has requests from that pod.
-  local pod node ip seen
-  while read -r pod node ip; do
-    [[ -n $pod ]] || continue
-    seen=$(kubectl -n "$ns" logs "$pod" | grep '"path":"/health/live"' | grep -c "\"client_ip\":\"$client_ip\"" || true)
-    ((seen > 0)) || die "smoke: $pod on $node logged no request from $client ($client_ip on $client_node)"
-    log "smoke: $pod on $node answered $seen of 24 requests from $client on $client_node (by the service's name)"
-  done <<<"$app_pods"
+  # a replica each time, the one on the other node too. Rounds of 24 until
+  # each replica's access log (kubectl logs) shows requests from that pod: a
+  # node's kube-proxy may add a just-ready endpoint a moment after the
+  # rollout is done.
+  local url_host="app.$ns.svc.$cluster_domain" codes round pod node ip seen missing report
+  for ((round = 1; ; round++)); do
+    codes=$(kubectl -n "$ns" exec "$client" -- bash -c '
+      for i in $(seq 1 24); do
+        exec 3<>"/dev/tcp/$1/8000" || exit 1
+        printf "GET /health/live HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" >&3
+        read -r _ code _ <&3
+        echo "$code"
+        exec 3<&-
+      done' _ "$url_host" | sort | uniq -c | tr -s ' ')
+    [[ $codes == " 24 200" ]] || die "smoke: GET http://$url_host:8000/health/live from pod $client: $codes"
+    missing='' report=
+    while read -r pod node ip; do
+      [[ -n $pod ]] || continue
+      seen=$(kubectl -n "$ns" logs "$pod" | grep '"path":"/health/live"' | grep -c "\"client_ip\":\"$client_ip\"" || true)
+      if ((seen == 0)); then missing+=" $pod ($node)"; else report+="$pod on $node: $seen; "; fi
+    done <<<"$app_pods"
+    [[ -z $missing ]] && break
+    ((round < 5)) || die "smoke: $((round * 24)) requests from $client ($client_ip on $client_node), none in the log of$missing"
+    sleep 2
+  done
+  log "smoke: of $((round * 24)) requests by the service's name from $client on $client_node (all 200), answered by ${report%; }"
   # From the host: each pod's IP, the ClusterIP, the NodePort on every node.
   local cluster_ip node_port urls=() code
   cluster_ip=$(kubectl -n "$ns" get svc app -o jsonpath='{.spec.clusterIP}')
