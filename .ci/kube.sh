@@ -457,7 +457,8 @@ state_root=${KUBE_STATE_ROOT:-/var/lib/osms-kube}
 mode=up
 # Fixed paths outside the state directory: the kubelets' device plugin
 # directory, the CNI library's cache, the kubelets' links to container logs,
-# the shims' sockets. Those an `up` creates, the last `down` removes (empty).
+# the shims' sockets. The last `down` (no other instance up) removes them if
+# they are empty.
 host_dirs=(/var/lib/kubelet /var/lib/kubelet/device-plugins /var/lib/cni /var/lib/cni/results /var/log/containers
   /run/containerd /run/containerd/s)
 node_count=${KUBE_NODE_COUNT:-2}
@@ -586,7 +587,7 @@ cgroups_up() {
 cgroup_pids() {
   local m
   for m in $(cgroup_mounts); do
-    [[ -d $m/$cgroup ]] && find "$m/$cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null
+    if [[ -d $m/$cgroup ]]; then find "$m/$cgroup" -name cgroup.procs -exec cat {} + 2>/dev/null; fi
   done | sort -un
 }
 
@@ -1167,8 +1168,6 @@ up_instance() {
     kubeconfig "node$n" "node$n"
     node_configs "$n"
   done
-  local d
-  for d in "${host_dirs[@]}"; do [[ -e $d ]] || echo "$d"; done >"$state/host-dirs-created"
   cgroups_up
   network_up
   control_plane_up
@@ -1225,11 +1224,11 @@ teardown_instance() {
       while read -r sandbox; do rm -f /var/lib/cni/results/cni-loopback-"$sandbox"-*; done
   fi
   find /var/log/containers -maxdepth 1 -type l -lname "$state/*" -delete 2>/dev/null || true
-  if [[ -s $state/host-dirs-created ]] && [[ -z $(find "$state_root" -mindepth 1 -maxdepth 1 -type d ! -name "$id") ]]; then
-    # The kubelets' device plugin socket is at a fixed path; no other
-    # instance is up to own it.
+  if [[ -z $(find "$state_root" -mindepth 1 -maxdepth 1 -type d ! -name "$id" 2>/dev/null) ]]; then
+    # No other instance is up: the kubelets' device plugin socket (a fixed
+    # path) is nobody's, and the fixed directories go if they are empty.
     rm -f /var/lib/kubelet/device-plugins/kubelet.sock
-    sort -r "$state/host-dirs-created" | xargs -r rmdir 2>/dev/null || true
+    printf '%s\n' "${host_dirs[@]}" | sort -r | xargs rmdir 2>/dev/null || true
   fi
   if awk -v s="$state/" 'index($5, s) == 1 {found = 1} END {exit !found}' /proc/self/mountinfo; then
     log "WARNING: mounts remain under $state; not removing it"
@@ -1551,7 +1550,8 @@ main() {
         instance "$KUBE_CLUSTER_ID"
         down_instance
       else
-        # Every instance that is not another run's.
+        # Every instance that is not another run's (and the lock files of
+        # none).
         mkdir -p "$state_root"
         for ((i = 0; i < max_instances; i++)); do
           instance "$i"
@@ -1564,8 +1564,13 @@ main() {
               log "cluster $i: in use by a running test; left alone"
             fi
             exec {lock_fd}>&-
+          elif [[ -e $lock_file ]]; then
+            exec {lock_fd}>"$lock_file"
+            if flock -n "$lock_fd"; then rm -f "$lock_file"; fi
+            exec {lock_fd}>&-
           fi
         done
+        rmdir "$state_root" 2>/dev/null || true
       fi
       ;;
     test)
