@@ -210,6 +210,21 @@ func TestEurekaIntegration(t *testing.T) {
 		waitForStatus(t, eurekaServer, idA, discovery.StatusUp)
 	})
 
+	t.Run("registered before it was ready, UP once ready", func(t *testing.T) {
+		svc := newFakeService(t, "late")
+		svc.ready.Store(false)
+		cfg := testConfig(eurekaServer.URL, svc.port)
+		runRegistrar(t, cfg, svc)
+		waitForStatus(t, eurekaServer, cfg.InstanceID(), discovery.StatusDown)
+		svc.ready.Store(true)
+		waitForStatus(t, eurekaServer, cfg.InstanceID(), discovery.StatusUp)
+		// And it stays UP through the heartbeats that follow.
+		time.Sleep(2 * testRenewal)
+		if got, _ := instanceStatus(t, eurekaServer, cfg.InstanceID()); got != discovery.StatusUp {
+			t.Fatalf("status %q after heartbeats, want UP", got)
+		}
+	})
+
 	t.Run("calls by name alternate between two instances and survive one dying", func(t *testing.T) {
 		svcB := newFakeService(t, "b")
 		cfgB := testConfig(eurekaServer.URL, svcB.port)
