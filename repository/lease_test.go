@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // twoStores opens two stores on one FerretDB, as two instances would.
-func twoStores(t *testing.T, timeout time.Duration) (*repository.Store, *repository.Store) {
+func twoStores(t testing.TB, timeout time.Duration) (*repository.Store, *repository.Store) {
 	t.Helper()
 	uri := testenv.StartFerretDB(t)
 	hasher, err := password.NewHasher(password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
@@ -273,5 +274,41 @@ func TestAbandonedIdempotencyKeyTakenOverOnce(t *testing.T) {
 		if won != 1 {
 			t.Fatalf("round %d: %d instances took the abandoned key over (%v), want 1: the request would run twice", round, won, errs)
 		}
+	}
+}
+
+// BenchmarkCreatePlayer is the cost of keeping a reference: a player add
+// that names a game (pin, reads, insert, unpin) against one that names none
+// (insert only), four at a time on the embedded FerretDB.
+//
+//	go test -run x -bench CreatePlayer -count 6 ./repository/
+func BenchmarkCreatePlayer(b *testing.B) {
+	s, _ := twoStores(b, 5*time.Second)
+	ctx := context.Background()
+	const games = 50
+	for id := int64(1); id <= games; id++ {
+		if _, err := s.CreateGame(ctx, game(id)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	for _, withGame := range []bool{false, true} {
+		name := map[bool]string{false: "no game", true: "with a game"}[withGame]
+		b.Run(name, func(b *testing.B) {
+			b.SetParallelism(2) // 2 x GOMAXPROCS writers
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					p := player(next.Add(1))
+					if withGame {
+						g := 1 + p.PlayerID%games
+						p.GameID = &g
+					}
+					if _, err := s.CreatePlayer(ctx, p); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
 	}
 }
