@@ -132,13 +132,12 @@ func (e entity[M, D]) update(ctx context.Context, s *Store, id int64, apply func
 		}
 		wctx, cancel := s.call(ctx)
 		defer cancel()
-		res, err := e.coll.ReplaceOne(wctx, bson.D{{Key: "_id", Value: docID(id)}, versionIs(v)}, doc)
+		res, err := e.coll.ReplaceOne(wctx, bson.D{{Key: "_id", Value: docID(id)}}, doc)
 		if err != nil {
 			return unavailable("update "+e.kind, err)
 		}
 		if res.MatchedCount == 0 {
-			// Only a writer that took the claim over can have moved it.
-			return &BusyError{What: e.name(id)}
+			return &NotFoundError{Kind: e.kind, ID: id}
 		}
 		out = next
 		reportVersion(ctx, v+1)
@@ -167,12 +166,12 @@ func (e entity[M, D]) delete(ctx context.Context, s *Store, id int64, check func
 		}
 		dctx, cancel := s.call(ctx)
 		defer cancel()
-		res, err := e.coll.DeleteOne(dctx, bson.D{{Key: "_id", Value: docID(id)}, versionIs(v)})
+		res, err := e.coll.DeleteOne(dctx, bson.D{{Key: "_id", Value: docID(id)}})
 		if err != nil {
 			return unavailable("delete "+e.kind, err)
 		}
 		if res.DeletedCount == 0 {
-			return &BusyError{What: e.name(id)}
+			return &NotFoundError{Kind: e.kind, ID: id}
 		}
 		return nil
 	})

@@ -30,15 +30,6 @@ type IdempotentAnswer struct {
 	Owner string `bson:"owner,omitempty"`
 }
 
-// incarnation filters on this run of the key: the owner, or for a record
-// stored before owners existed its creation time.
-func (a IdempotentAnswer) incarnation() bson.D {
-	if a.Owner != "" {
-		return bson.D{{Key: "_id", Value: a.Key}, {Key: "owner", Value: a.Owner}}
-	}
-	return bson.D{{Key: "_id", Value: a.Key}, {Key: "created", Value: a.Created}}
-}
-
 // incarnationName names this run of the key in a takeover's breaker.
 func (a IdempotentAnswer) incarnationName() string {
 	if a.Owner != "" {
@@ -86,8 +77,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, key, fingerprint string, ex
 			// Expired but not swept yet, or abandoned by an instance that
 			// died while running it: the key may be used again.
 			if _, err := s.leases.takeOver(ctx, held.incarnationName(), func(ctx context.Context) error {
-				_, err := s.idempotency.DeleteOne(ctx, held.incarnation())
-				return err
+				return s.forget(ctx, key)
 			}, 0); err != nil {
 				return IdempotentAnswer{}, err
 			}
@@ -104,20 +94,30 @@ func (s *Store) BeginIdempotent(ctx context.Context, key, fingerprint string, ex
 func (s *Store) FinishIdempotent(ctx context.Context, a IdempotentAnswer) error {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	_, err := s.idempotency.UpdateOne(ctx, a.incarnation(), bson.D{{Key: "$set", Value: bson.D{
+	_, err := s.idempotency.UpdateOne(ctx, bson.D{{Key: "_id", Value: a.Key}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "done", Value: true}, {Key: "status", Value: a.Status}, {Key: "header", Value: a.Header}, {Key: "body", Value: a.Body},
 	}}})
 	return unavailable("store idempotent answer", err)
 }
 
 // ForgetIdempotent removes the key begun as begun, so that a retry runs the
-// request again (its first run failed in a way worth retrying). A later run
-// of the key, after a takeover, is left alone.
+// request again (its first run failed in a way worth retrying).
+//
+// It and FinishIdempotent name the record by its _id alone: FerretDB pushes
+// a filter down to its primary key only when _id is all it holds, and a
+// filter on the owner too would scan the whole collection on every request.
+// A later run of the key can exist only after a takeover, which needs the
+// first run to be abandonAfter old (2 x REQUEST_TIMEOUT + 1 min), far past
+// the request's own deadline.
 func (s *Store) ForgetIdempotent(ctx context.Context, begun IdempotentAnswer) error {
+	return unavailable("forget idempotency key", s.forget(ctx, begun.Key))
+}
+
+func (s *Store) forget(ctx context.Context, key string) error {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	_, err := s.idempotency.DeleteOne(ctx, begun.incarnation())
-	return unavailable("forget idempotency key", err)
+	_, err := s.idempotency.DeleteOne(ctx, bson.D{{Key: "_id", Value: key}})
+	return err
 }
 
 // SweepIdempotent deletes the keys expired before now, and the leases
@@ -144,9 +144,10 @@ func (s *Store) SweepIdempotent(ctx context.Context, now time.Time) (int64, erro
 	}
 	var n int64
 	for _, a := range expired {
+		// The breaker's winner deletes by _id: no one else deletes this
+		// run of the key (see ForgetIdempotent).
 		won, err := s.leases.takeOver(ctx, a.incarnationName(), func(ctx context.Context) error {
-			_, err := s.idempotency.DeleteOne(ctx, a.incarnation())
-			return err
+			return s.forget(ctx, a.Key)
 		}, 0)
 		if err != nil {
 			return n, err

@@ -132,8 +132,10 @@ func versionOf(raw bson.Raw) int64 {
 // filtered on the same version both match and both write (a lost update;
 // the concurrency test shows it). Its unique _id, however, is SQLite's
 // primary key: of several inserts of the same _id exactly one succeeds.
-// The writes under a claim are filtered on the version too (versionIs): on
-// MongoDB that alone would fence a writer whose claim was taken over.
+// The writes under a claim are filtered on _id alone: FerretDB pushes a
+// filter down to SQLite's primary key only when _id is all it holds (with
+// the version too, every write would scan the collection), and the claim is
+// the guarantee (lease.go: a holder writes only within half the stale age).
 //
 // It returns the holder's lease, without error, when another writer holds
 // the claim.
@@ -149,11 +151,3 @@ func claimID(kind string, id, v int64) string {
 // recordKey names a record in leases: "game:3".
 func recordKey(kind string, id int64) string { return kind + ":" + strconv.FormatInt(id, 10) }
 
-// versionIs filters on the stored version v (0: a record stored before
-// versions, which has no version field; null matches a missing field).
-func versionIs(v int64) bson.E {
-	if v == 0 {
-		return bson.E{Key: versionField, Value: bson.D{{Key: "$in", Value: bson.A{nil, int64(0)}}}}
-	}
-	return bson.E{Key: versionField, Value: v}
-}
