@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,7 +39,14 @@ func scenarioRefs(ctx context.Context, s *suite) error {
 	cmds := map[key][]float64{}
 	phases := []string{"game delete", "player add with a game"}
 	for run := range s.runs {
-		for _, b := range builds {
+		// Alternate which build goes first, so that neither always
+		// follows the other's database shutdown.
+		order := builds
+		if run%2 == 1 {
+			order = slices.Clone(builds)
+			slices.Reverse(order)
+		}
+		for _, b := range order {
 			for _, n := range []int{1, 3} {
 				res, perReq, err := refsRun(ctx, s, b.bin, n, fmt.Sprintf("refs-%d", run))
 				if err != nil {

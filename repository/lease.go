@@ -88,6 +88,8 @@ type leaseTable interface {
 	pinsOn(ctx context.Context, target string) ([]leaseDoc, error)
 	// remove deletes the lease id held by owner.
 	remove(ctx context.Context, id, owner string) error
+	// drop deletes the lease id, whoever holds it.
+	drop(ctx context.Context, id string) error
 	// olderThan lists leases taken before t, for the sweep.
 	olderThan(ctx context.Context, t time.Time) ([]leaseDoc, error)
 }
@@ -127,6 +129,15 @@ func (c leaseCollection) remove(ctx context.Context, id, owner string) error {
 		who = nil
 	}
 	_, err := c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "owner", Value: who}})
+	return err
+}
+
+// drop filters on _id alone, which FerretDB looks up by its primary key
+// (any other filter scans the collection): the release of a holder's own
+// lease, which nobody else can have taken over (heldLease.release), and of a
+// pin, whose _id is its own.
+func (c leaseCollection) drop(ctx context.Context, id string) error {
+	_, err := c.coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
 	return err
 }
 
@@ -172,14 +183,16 @@ func (h *heldLease) fresh(what string) error {
 }
 
 // release gives the lease back, even when ctx is cancelled. A lease held for
-// too long is left for the takeover: it may no longer be ours.
+// too long is left for the takeover: it may no longer be ours. One held for
+// less than half the stale age is ours: nobody takes a lease over before it
+// is stale, so the delete needs no filter on the owner.
 func (h *heldLease) release(ctx context.Context) {
 	if h == nil || time.Since(h.taken) >= h.l.stale/2 {
 		return
 	}
 	rctx, cancel := h.l.call(context.WithoutCancel(ctx))
 	defer cancel()
-	_ = h.l.table.remove(rctx, h.doc.ID, h.doc.Owner)
+	_ = h.l.table.drop(rctx, h.doc.ID)
 }
 
 func newOwner() string { return strconv.FormatUint(rand.Uint64(), 36) }
@@ -359,7 +372,7 @@ func (p *pinned) release(ctx context.Context) {
 	}
 	for _, d := range p.docs {
 		rctx, cancel := p.l.call(context.WithoutCancel(ctx))
-		_ = p.l.table.remove(rctx, d.ID, d.Owner)
+		_ = p.l.table.drop(rctx, d.ID)
 		cancel()
 	}
 	p.docs = nil

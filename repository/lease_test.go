@@ -312,3 +312,28 @@ func BenchmarkCreatePlayer(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDeleteGame is a game delete that nothing refers to, four at a
+// time on the embedded FerretDB: claim, pins read, referrers read, delete.
+//
+//	go test -run x -bench DeleteGame -count 6 ./repository/
+func BenchmarkDeleteGame(b *testing.B) {
+	s, _ := twoStores(b, 5*time.Second)
+	ctx := context.Background()
+	for id := int64(1); id <= int64(b.N); id++ {
+		if _, err := s.CreateGame(ctx, game(id)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	b.ResetTimer()
+	b.SetParallelism(2)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := s.DeleteGame(ctx, next.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

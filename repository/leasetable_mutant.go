@@ -51,6 +51,13 @@ func (m *memoryLeases) remove(_ context.Context, id, owner string) error {
 	return nil
 }
 
+func (m *memoryLeases) drop(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.docs, id)
+	return nil
+}
+
 func (m *memoryLeases) olderThan(_ context.Context, t time.Time) ([]leaseDoc, error) {
 	return m.filter(func(d leaseDoc) bool { return d.At.Before(t) }), nil
 }
