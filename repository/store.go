@@ -130,7 +130,6 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 		s.officials: {unique("official_id")},
 		s.players:   {unique("player_id"), plain("game_id")},
 		s.games:     {unique("game_id"), plain("officials")},
-		s.claims:    {plain("target")},
 	} {
 		// One call per index: FerretDB v1 panics on a createIndexes
 		// command that names several indexes of which some already exist.
