@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gopkg.in/yaml.v3"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -66,29 +65,7 @@ const (
 	exitMargin = 5 * time.Second
 )
 
-func chartDir(t testing.TB) string {
-	return filepath.Join(repoRoot(t), "deploy", "helm", "sports-service")
-}
-
-// writeValues writes values to a file for helm's -f, in a directory not
-// named after the test: helm splits -f at commas.
-func writeValues(t testing.TB, values map[string]any) string {
-	t.Helper()
-	b, err := yaml.Marshal(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "chart-values")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "values.yaml")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+func chartDir(t testing.TB) string { return testenv.ChartDir(t) }
 
 // runHelm runs helm with args and returns its output (stdout and stderr).
 func runHelm(t testing.TB, args ...string) (string, error) {
@@ -135,7 +112,7 @@ var kinds = map[string]func() any{
 // renderChart runs `helm template` with values; err carries helm's message.
 func renderChart(t testing.TB, values map[string]any) (*renderedChart, error) {
 	t.Helper()
-	out, err := runHelm(t, "template", chartRelease, chartDir(t), "--namespace", chartNamespace, "-f", writeValues(t, values))
+	out, err := runHelm(t, "template", chartRelease, chartDir(t), "--namespace", chartNamespace, "-f", testenv.HelmValuesFile(t, values))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, out)
 	}
@@ -246,20 +223,6 @@ type chartScenario struct {
 	compose bool
 }
 
-// readValuesFile reads one of the chart's example values files.
-func readValuesFile(t testing.TB, name string) map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(chartDir(t), "ci", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v map[string]any
-	if err := yaml.Unmarshal(b, &v); err != nil {
-		t.Fatalf("ci/%s: %v", name, err)
-	}
-	return v
-}
-
 func chartScenarios(t testing.TB) []chartScenario {
 	const (
 		uri      = "mongodb://sports:uri-password-7c1e@db.example:27017/?authSource=admin"
@@ -282,7 +245,7 @@ func chartScenarios(t testing.TB) []chartScenario {
 		},
 		{
 			name:   "external services with existing secrets (ci/external-values.yaml)",
-			values: readValuesFile(t, "external-values.yaml"),
+			values: testenv.ChartValues(t, "external-values.yaml"),
 			existing: map[string]map[string]string{
 				"sports-db":      {"MONGODB_URI": uri},
 				"sports-secrets": {"ADMIN_PASSWORD": password, "JWT_SIGNING_KEYS": jwt, "SESSION_KEY": session},
@@ -290,7 +253,7 @@ func chartScenarios(t testing.TB) []chartScenario {
 		},
 		{
 			name:    "self-contained (ci/self-contained-values.yaml)",
-			values:  readValuesFile(t, "self-contained-values.yaml"),
+			values:  testenv.ChartValues(t, "self-contained-values.yaml"),
 			compose: true,
 		},
 		{
@@ -319,7 +282,7 @@ func TestChartLint(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runHelm(t, "lint", "--strict", chartDir(t), "--namespace", chartNamespace, "-f", writeValues(t, tc.values))
+			out, err := runHelm(t, "lint", "--strict", chartDir(t), "--namespace", chartNamespace, "-f", testenv.HelmValuesFile(t, tc.values))
 			if err != nil {
 				t.Fatalf("helm lint --strict: %v\n%s", err, out)
 			}
