@@ -8,6 +8,8 @@
 #                                        # stop the engine if this script started it
 #   bash .ci/stack.sh images             # only build (or reuse) the images
 #   bash .ci/stack.sh engine             # only start the engine
+#   bash .ci/stack.sh engine-down        # only stop the engine, if this script
+#                                        # started it (.ci/kube.sh after `images`)
 #   eval "$(bash .ci/stack.sh env)"      # the variables below, for your shell
 #
 # What a registry would provide is built here and cached under
@@ -407,7 +409,7 @@ down() {
 }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -447,6 +449,9 @@ case ${1:-} in
     ;;
   engine)
     engine_up
+    ;;
+  engine-down)
+    engine_down
     ;;
   env)
     export_env
