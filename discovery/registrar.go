@@ -129,6 +129,10 @@ type registrarLoop struct {
 	// pinned, when set (OUT_OF_SERVICE on shutdown), is the status to
 	// keep instead of the one readiness gives.
 	pinned string
+	// overridden: status holds through an override set with PUT .../status
+	// (DOWN or OUT_OF_SERVICE after registering), not through the
+	// registration itself.
+	overridden bool
 }
 
 // step does what is due now and returns how long to wait before the next
@@ -162,7 +166,7 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 			return delay, true
 		}
 		loop.backoff.reset()
-		loop.registered, loop.status = true, desired
+		loop.registered, loop.status, loop.overridden = true, desired, false
 		now := time.Now()
 		loop.nextHeartbeat = now.Add(r.cfg.RenewalInterval)
 		r.update(func(s *RegistrationStatus) {
@@ -203,7 +207,17 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 // forgotten, to register again at once; on another error the next step
 // retries (desired still differs from loop.status).
 func (r *Registrar) setStatus(ctx context.Context, loop *registrarLoop, status string) error {
-	err := r.servers.setStatus(ctx, r.cfg.AppName, r.cfg.InstanceID(), status)
+	var err error
+	if status == StatusUp && !loop.overridden {
+		// UP lifts an override (DELETE .../status), and Eureka ignores
+		// that when there is none: an instance that registered DOWN (it
+		// started before its database answered, as pods may) would stay
+		// DOWN. Registering again with UP changes it, as Netflix's own
+		// client does on a status change.
+		_, err = r.servers.register(ctx, instanceInfo(r.cfg, r.version, r.startedAt, status))
+	} else {
+		err = r.servers.setStatus(ctx, r.cfg.AppName, r.cfg.InstanceID(), status)
+	}
 	switch {
 	case errors.Is(err, ErrInstanceNotFound):
 		r.forgotten(loop, err)
@@ -211,7 +225,7 @@ func (r *Registrar) setStatus(ctx context.Context, loop *registrarLoop, status s
 		failures := r.recordFailure(err)
 		r.log.Warn("eureka status update failed; will retry", "status", status, "error", err, "attempt", failures)
 	default:
-		loop.status = status
+		loop.status, loop.overridden = status, status != StatusUp
 		r.update(func(s *RegistrationStatus) { s.Status, s.ConsecutiveFailures = status, 0 })
 		r.log.Info("eureka status changed", "status", status)
 	}

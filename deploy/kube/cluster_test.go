@@ -304,6 +304,8 @@ func (c *cluster) teardown(t testing.TB) {
 		c.dumpState(t)
 	}
 	_, _ = c.run(t, 2*time.Minute, nil, c.helmBin, "uninstall", release, "--namespace", c.ns, "--wait=false")
+	// The pods would drain for their grace period (2 min); nobody calls them now.
+	_, _ = c.run(t, 2*time.Minute, nil, c.kubectlBin, "-n", c.ns, "delete", "pods", "--all", "--grace-period=1", "--wait=false")
 	if out, err := c.run(t, 5*time.Minute, nil, c.kubectlBin, "delete", "namespace", c.ns, "--timeout=4m"); err != nil {
 		t.Logf("delete namespace %s: %v: %s", c.ns, err, out)
 	}
