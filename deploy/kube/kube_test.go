@@ -36,6 +36,9 @@ const (
 	killRecoveryBound = 15 * time.Second
 	// The killed container is restarted and ready again within this.
 	killReadyBound = 60 * time.Second
+	// A deleted pod's endpoint leaves every kube-proxy's rules within this:
+	// the chart's SHUTDOWN_DELAY without Eureka (deploy/helm_test.go).
+	kubeProxyForgets = 10 * time.Second
 )
 
 // TestCluster installs the chart and runs every check against the one
@@ -55,6 +58,7 @@ func TestCluster(t *testing.T) {
 		{"metrics scraped by prometheus", testPrometheus},
 		{"rolling update under load", testRollingUpdate},
 		{"scale from 1 to 3", testScale},
+		{"endpoint removal reaches every kube-proxy", testEndpointRemoval},
 		{"drain a node under load", testDrain},
 		{"pod killed with SIGKILL", testKill},
 	} {
@@ -504,8 +508,70 @@ func testScale(t *testing.T, s *suite) {
 	}
 }
 
-// podsOn counts the service's pods per node and finds the in-chart
-// MongoDB's node.
+// nodeNetns are the nodes' network namespaces (.ci/kube.sh names them
+// osms-kube-ID-nodeN), where each kube-proxy writes its rules.
+func nodeNetns(t testing.TB) []string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		testenv.RequireOrSkip(t, "ip netns (iproute2): "+err.Error())
+	}
+	prefix := "osms-kube-" + os.Getenv("KUBE_CLUSTER_ID") + "-node"
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], prefix) {
+			names = append(names, f[0])
+		}
+	}
+	if len(names) == 0 || os.Getenv("KUBE_CLUSTER_ID") == "" {
+		testenv.RequireOrSkip(t, "the nodes' network namespaces of .ci/kube.sh (KUBE_CLUSTER_ID, "+prefix+"*)")
+	}
+	return names
+}
+
+// proxiesTo reports whether the kube-proxy of a node's namespace has a
+// rule sending Service traffic to addr.
+func proxiesTo(t testing.TB, netns, addr string) bool {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", netns, "iptables-save", "-t", "nat").Output()
+	if err != nil {
+		t.Fatalf("iptables-save in %s: %v", netns, err)
+	}
+	return strings.Contains(string(out), "--to-destination "+addr)
+}
+
+// testEndpointRemoval measures what the drain's kube-proxy term stands for:
+// from a pod's deletion until no node's kube-proxy sends new connections to
+// it (its DNAT rule is gone from every node). It must stay within
+// kubeProxyForgets, the SHUTDOWN_DELAY the chart uses without Eureka.
+func testEndpointRemoval(t *testing.T, s *suite) {
+	netnses := nodeNetns(t)
+	pod := s.readyPods(t)[0]
+	addr := pod.Status.PodIP + ":8000"
+	for _, ns := range netnses {
+		if !proxiesTo(t, ns, addr) {
+			t.Fatalf("%s: kube-proxy has no rule to %s (%s) before the deletion", ns, addr, pod.Name)
+		}
+	}
+	start := time.Now()
+	s.kubectl(t, "delete", "pod", pod.Name, "--wait=false")
+	var slowest time.Duration
+	for _, ns := range netnses {
+		for proxiesTo(t, ns, addr) {
+			if time.Since(start) > time.Minute {
+				t.Fatalf("%s: kube-proxy still sends to %s a minute after its deletion", ns, pod.Name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		slowest = max(slowest, time.Since(start))
+	}
+	s.measure(t, "endpoint removal: no kube-proxy (%d nodes) sends to a deleted pod %v after kubectl delete", len(netnses), slowest.Round(10*time.Millisecond))
+	if slowest > kubeProxyForgets {
+		t.Errorf("kube-proxy took %v to forget a deleted pod, more than the %v the chart's SHUTDOWN_DELAY allows without Eureka", slowest, kubeProxyForgets)
+	}
+}
+
+// nodeOf is the node of the first pod the selector matches.
 func (s *suite) nodeOf(t testing.TB, selector string) string {
 	t.Helper()
 	return s.kubectl(t, "get", "pods", "-l", selector, "-o", "jsonpath={.items[0].spec.nodeName}")
