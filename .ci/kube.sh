@@ -4,6 +4,7 @@
 # developer and for CI, in the style of .ci/stack.sh:
 #
 #   bash .ci/kube.sh build               # build (or reuse) the binaries
+#   bash .ci/kube.sh helm                # only helm; prints its path (last line)
 #   bash .ci/kube.sh images              # build (or reuse) the image tars; into
 #                                        # the nodes too when the cluster is up
 #   bash .ci/kube.sh up                  # start the cluster, wait for Ready + DNS
@@ -30,14 +31,14 @@
 # other commands default to 0. An instance whose processes are all gone
 # (a killed run) is torn down before its id is reused.
 #
-# Cached under $SPORTS_SERVICE_CACHE/kube (default ~/.cache/sports-service/kube),
-# keyed by versions and inputs; the running cluster's state is in
+# Cached under $SPORTS_SERVICE_CACHE/kube (default ~/.cache/sports-service/kube;
+# KUBE_CACHE overrides), keyed by versions and inputs; the running cluster's state is in
 # /var/lib/osms-kube/<id> (KUBE_STATE_ROOT) and is removed by `down`.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 self="$repo_root/.ci/kube.sh"
-cache=${SPORTS_SERVICE_CACHE:-$HOME/.cache/sports-service}/kube
+cache=${KUBE_CACHE:-${SPORTS_SERVICE_CACHE:-$HOME/.cache/sports-service}/kube}
 export GOTOOLCHAIN=auto
 
 k8s_version=v1.34.2
@@ -55,6 +56,7 @@ mkdir -p "$cache"/{bin,images,logs,src}
 # The instance lock's descriptor (claim): closed for the daemons and for
 # test's command, so that only this script holds the lock.
 exec {lock_fd}</dev/null
+claimed=
 
 # run LOG CMD...: runs CMD with its output in $cache/logs/LOG; on failure
 # shows the end of it.
@@ -123,9 +125,9 @@ k8s_module_time() {
 }
 
 build_kubernetes() {
-  local c missing=0
-  for c in "${k8s_commands[@]}"; do [[ -x $k8s_bin/$c ]] || missing=1; done
-  ((missing)) || return 0
+  local c incomplete=0
+  for c in "${k8s_commands[@]}"; do [[ -x $k8s_bin/$c ]] || incomplete=1; done
+  ((incomplete)) || return 0
   log "building Kubernetes $k8s_version (${k8s_commands[*]}) with $go_version; about 15 min on 2 cores, cached afterwards in $k8s_bin"
   local moddir src
   moddir=$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$k8s_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
@@ -150,7 +152,7 @@ build_kubernetes() {
   rm -rf "$out"
   mkdir -p "$out"
   for c in "${k8s_commands[@]}"; do pkgs+=("./cmd/$c"); done
-  (cd "$src" && GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 run build-kubernetes.log \
+  (cd "$src" && GOCACHE=$build_cache GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 run build-kubernetes.log \
     go build -trimpath -ldflags "$(k8s_ldflags)" -o "$out/" "${pkgs[@]}")
   "$out/kubectl" version --client | grep -q "$k8s_version" || die "kubectl does not report $k8s_version"
   rm -rf "$k8s_bin"
@@ -165,7 +167,7 @@ go_install() {
   [[ -x $out ]] && return 0
   log "building $pkg@$version (cached afterwards as $out)"
   tmp=$(mktemp -d)
-  GOBIN=$tmp CGO_ENABLED=0 run "build-$(basename "$out").log" go install -trimpath -ldflags "$ldflags" "$pkg@$version"
+  GOCACHE=$build_cache GOBIN=$tmp CGO_ENABLED=0 run "build-$(basename "$out").log" go install -trimpath -ldflags "$ldflags" "$pkg@$version"
   mkdir -p "$(dirname "$out")"
   mv -f "$tmp/$(basename "$pkg")" "$out"
   rm -rf "$tmp"
@@ -201,9 +203,13 @@ build_pause() {
   mv -f "$out.tmp" "$out"
 }
 
+# The Go build cache of these builds is their own, and goes once they all
+# succeeded: the binaries are what is kept (Kubernetes' build cache is 4.5 GB).
+build_cache="$cache/src/gocache"
+
 build() {
   # One build at a time on this machine (concurrent runs share the cache).
-  local build_lock
+  local build_lock started=$SECONDS
   exec {build_lock}>"$cache/build.lock"
   flock "$build_lock"
   debian_packages
@@ -212,8 +218,10 @@ build() {
   build_coredns
   build_helm
   build_kubernetes
+  rm -rf "$build_cache"
   flock -u "$build_lock"
   exec {build_lock}>&-
+  log "binaries ready in $((SECONDS - started)) s ($k8s_bin, $helm_bin, $coredns_bin)"
 }
 
 
@@ -228,6 +236,8 @@ read -ra extra_images <<<"${KUBE_EXTRA_IMAGES:-}"
 docker_images+=("${extra_images[@]}")
 coredns_image=osms-kube/coredns:$coredns_version
 pause_image=osms-kube/pause:$(pause_key)
+# Debian's busybox-static, as osms-kube/busybox:<upstream version> (own_images).
+busybox_image=
 # Other engineers use the same Docker engine: Docker is used under this lock
 # (empty: no lock). Do not wrap kube.sh itself in a flock on the same file.
 docker_lock=${SPORTS_DOCKER_LOCK-/tmp/sports-docker.lock}
@@ -252,6 +262,31 @@ single_layer_image() {
   rm -rf "$tmp"
 }
 
+# busybox_bin: prints the path of Debian's static busybox (busybox-static,
+# downloaded and unpacked once, not installed on the host).
+busybox_bin() {
+  local dir tmp deb version
+  dir=$(find "$cache/bin" -maxdepth 1 -name 'busybox-static-*' | sort | tail -n1)
+  if [[ -z $dir ]]; then
+    tmp=$(mktemp -d)
+    chmod 755 "$tmp"
+    if ! (cd "$tmp" && apt-get download -qq busybox-static) >/dev/null 2>&1; then
+      apt-get update -qq
+      (cd "$tmp" && run apt-download-busybox.log apt-get download busybox-static)
+    fi
+    deb=$(find "$tmp" -name '*.deb' | head -n1)
+    version=$(dpkg-deb -f "$deb" Version)
+    dpkg-deb -x "$deb" "$tmp/root"
+    dir="$cache/bin/busybox-static-${version//[:+~]/_}"
+    install -D -m 0755 "$tmp/root/bin/busybox" "$dir/busybox"
+    # The upstream version: no epoch, no Debian revision.
+    version=${version#*:}
+    echo "${version%%-*}" >"$dir/version"
+    rm -rf "$tmp"
+  fi
+  echo "$dir/busybox"
+}
+
 # tar_name REF: the cache file's name stem of an image reference.
 tar_name() { printf '%s' "$1" | tr '/:@' '___'; }
 
@@ -274,48 +309,97 @@ own_images() { # LIST: appends "REF TAR" lines to LIST
     rm -rf "$dir"
   fi
   echo "$coredns_image $out" >>"$list"
+  # A small image with a shell, wget and nslookup, for test pods (helm test).
+  local busybox
+  busybox=$(busybox_bin)
+  busybox_image=osms-kube/busybox:$(cat "$(dirname "$busybox")/version")
+  out="$cache/images/$(tar_name "$busybox_image")-$(basename "$(dirname "$busybox")").tar"
+  if [[ ! -s $out ]]; then
+    dir=$(mktemp -d)
+    install -D -m 0755 "$busybox" "$dir/bin/busybox"
+    for applet in $("$busybox" --list); do [[ $applet == busybox ]] || ln -s busybox "$dir/bin/$applet"; done
+    mkdir -p "$dir/etc" "$dir/tmp"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$dir/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+    chmod 1777 "$dir/tmp"
+    single_layer_image "$busybox_image" "$dir" "$out" '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
+    rm -rf "$dir"
+  fi
+  echo "$busybox_image $out" >>"$list"
 }
 
-# Builds the stack's images (.ci/stack.sh, which starts an engine only if none
-# runs) and saves each one to a tar named by its image ID, once.
-docker_image_tars() { # LIST: appends "REF TAR" lines to LIST
-  local lock_fd engine_was_up=0 ref id out list=$1
+# with_docker CMD...: runs CMD under the Docker lock with the engine up:
+# .ci/stack.sh starts one if none runs, and this stops it again after.
+with_docker() {
+  local docker_lock_fd engine_was_up=0 rc=0
+  exec {docker_lock_fd}</dev/null
   if [[ -n $docker_lock ]]; then
-    exec {lock_fd}>"$docker_lock"
-    log "waiting for the Docker lock $docker_lock"
-    flock "$lock_fd"
+    exec {docker_lock_fd}>"$docker_lock"
+    flock -n "$docker_lock_fd" || {
+      log "waiting for the Docker lock $docker_lock"
+      flock "$docker_lock_fd"
+    }
   fi
   docker info >/dev/null 2>&1 && engine_was_up=1
+  # An engine started here must not inherit a lock: it would hold it for as
+  # long as it runs.
+  ((engine_was_up)) || bash "$repo_root/.ci/stack.sh" engine {docker_lock_fd}>&- {lock_fd}>&-
+  # In a subshell, with errexit in force there, so that a failure still
+  # stops the engine it started.
+  set +e
+  ("$@") {docker_lock_fd}>&- {lock_fd}>&-
+  rc=$?
+  set -e
+  ((engine_was_up)) || bash "$repo_root/.ci/stack.sh" engine-down
+  exec {docker_lock_fd}>&-
+  return "$rc"
+}
+
+# save_image REF OUT: `docker save` of REF to OUT, unless OUT exists.
+save_image() {
+  [[ -s $2 ]] && return 0
+  docker image inspect "$1" >/dev/null 2>&1 || die "no image $1 in the Docker engine"
+  log "docker save $1"
+  run docker-save.log docker save -o "$2.tmp" "$1"
+  mv -f "$2.tmp" "$2"
+}
+
+# save_images DIR REF...: each REF to DIR/<its tar_name>.tar.
+save_images() {
+  local dir=$1 ref
+  shift
+  for ref in "$@"; do save_image "$ref" "$dir/$(tar_name "$ref").tar"; done
+}
+
+# stack_image_tars LIST: builds the stack's images (.ci/stack.sh images) and
+# saves each one to a tar named by its image ID, once; appends "REF TAR"
+# lines to LIST.
+stack_image_tars() {
+  local ref id out list=$1
   bash "$repo_root/.ci/stack.sh" images
   for ref in "${docker_images[@]}"; do
-    id=$(docker image inspect -f '{{.Id}}' "$ref") || die "no image $ref in the engine"
+    id=$(docker image inspect -f '{{.Id}}' "$ref") || die "no image $ref in the Docker engine"
     id=${id#sha256:}
     out="$cache/images/$(tar_name "$ref")-${id:0:16}.tar"
     if [[ ! -s $out ]]; then
-      log "docker save $ref"
-      run docker-save.log docker save -o "$out.tmp" "$ref"
+      save_image "$ref" "$out"
       # Older saves of the same reference are of no further use.
       find "$cache/images" -maxdepth 1 -name "$(tar_name "$ref")-*.tar" ! -name "$(basename "$out")" -delete
-      mv -f "$out.tmp" "$out"
     fi
     echo "$ref $out" >>"$list"
   done
-  ((engine_was_up)) || bash "$repo_root/.ci/stack.sh" engine-down
-  if [[ -n $docker_lock ]]; then
-    flock -u "$lock_fd"
-    exec {lock_fd}>&-
-  fi
 }
 
 # The image tars, listed as "REF TAR" lines in $image_list (the last
 # build's; a cluster keeps its own copy in $state/images.list).
 image_list="$cache/images/images.list"
 image_tars() {
-  local list="$image_list.$$"
+  local list="$image_list.$$" started=$SECONDS
   rm -f "$list"
   own_images "$list"
-  docker_image_tars "$list"
+  with_docker stack_image_tars "$list" || exit 1
   mv -f "$list" "$image_list"
+  log "image tars ready in $((SECONDS - started)) s"
 }
 
 # import_tars TAR...: into every node's containerd, the nodes in parallel.
@@ -343,6 +427,7 @@ import_images() {
 # ---- the cluster instance -------------------------------------------------
 
 state_root=${KUBE_STATE_ROOT:-/var/lib/osms-kube}
+mode=up
 # Fixed paths outside the state directory: the kubelets' device plugin
 # directory, the CNI library's cache, the kubelets' links to container logs,
 # the shims' sockets. Those an `up` creates, the last `down` removes (empty).
@@ -987,6 +1072,14 @@ nodes_ready() {
   ((ready == node_count))
 }
 
+# orphan_of_test: the instance was started by a `test` run that is gone
+# (killed before it could take the cluster down).
+orphan_of_test() {
+  local pid start mode
+  read -r pid start mode 2>/dev/null <"$state/owner" || return 1
+  [[ $mode == test && $(proc_start "$pid") != "$start" ]]
+}
+
 # claim: takes the instance's lock (kept until this script exits, not
 # inherited by the daemons) and tears down what a killed run left of it.
 # Fails if another run holds it.
@@ -994,7 +1087,8 @@ claim() {
   mkdir -p "$state_root"
   exec {lock_fd}>"$lock_file"
   flock -n "$lock_fd" || return 1
-  if [[ -d $state ]] && ! any_daemon_alive; then
+  claimed=$id
+  if [[ -d $state ]] && { ! any_daemon_alive || orphan_of_test; }; then
     log "cluster $id: tearing down what an earlier run left"
     teardown_instance
   fi
@@ -1010,6 +1104,7 @@ pick_instance() {
       if [[ -d $state ]]; then
         # Up, and started by `up` (no run holds its lock): a developer's.
         exec {lock_fd}>&-
+        claimed=
         continue
       fi
       return 0
@@ -1030,7 +1125,8 @@ up_instance() {
   log "starting cluster $id: ${node_count} node(s), API $api_server"
   rm -rf "$logs"
   mkdir -p "$state/pids" "$logs"
-  echo "$$" >"$state/owner"
+  # Who started it: a `test` run owns its cluster, an `up` leaves it up.
+  echo "$$ $(proc_start $$) $mode" >"$state/owner"
   certs
   kubeconfig admin admin
   kubeconfig controller-manager controller-manager
@@ -1059,7 +1155,7 @@ up_instance() {
 # Stops every process of the instance and removes all it made, whatever
 # state it is in (also none): idempotent.
 teardown_instance() {
-  local pids i name
+  local pids i name signal
   # The kubelets first, so that they restart nothing.
   for name in kubelet-node{1..8} kube-proxy-node{1..8}; do
     daemon_alive "$name" && kill -TERM "$(cut -d' ' -f1 "$state/pids/$name")" 2>/dev/null
@@ -1068,8 +1164,11 @@ teardown_instance() {
   for ((i = 0; i < 40; i++)); do
     pids=$(cgroup_pids)
     [[ -z $pids ]] && break
+    # TERM for 2.5 s, then KILL.
+    signal=TERM
+    ((i < 10)) || signal=KILL
     # shellcheck disable=SC2086 # one pid per word
-    kill -s "$( ((i < 10)) && echo TERM || echo KILL)" $pids 2>/dev/null || true
+    kill -s "$signal" $pids 2>/dev/null || true
     sleep 0.25
   done
   [[ -z $(cgroup_pids) ]] || log "WARNING: processes remain in cgroup $cgroup: $(cgroup_pids | tr '\n' ' ')"
@@ -1109,16 +1208,18 @@ teardown_instance() {
 }
 
 down_instance() {
+  local started=$SECONDS
   mkdir -p "$state_root"
-  exec {lock_fd}>"$lock_file"
-  if ! flock -w 10 "$lock_fd" 2>/dev/null; then
-    log "cluster $id: another run holds $lock_file; tearing down anyway"
-  fi
-  if [[ -d $state ]] || ip link show "$bridge" >/dev/null 2>&1; then
-    log "cluster $id: down"
+  if [[ $claimed != "$id" ]]; then
+    exec {lock_fd}>"$lock_file"
+    if ! flock -w 10 "$lock_fd" 2>/dev/null; then
+      log "cluster $id: another run holds $lock_file; tearing down anyway"
+    fi
   fi
   teardown_instance
   rm -f "$lock_file"
+  rmdir "$state_root" 2>/dev/null || true
+  log "cluster $id: down in $((SECONDS - started)) s"
 }
 
 # ---- environment --------------------------------------------------------------
@@ -1145,32 +1246,32 @@ env_vars=(KUBECONFIG KUBECTL HELM KUBE_CLUSTER_ID KUBE_STATE_DIR KUBE_API_SERVER
 # ---- images into a running cluster ------------------------------------------
 
 require_up() {
-  [[ -d $state ]] && daemon_alive kube-apiserver || die "cluster $id is not up (bash .ci/kube.sh up)"
+  if [[ ! -d $state ]] || ! daemon_alive kube-apiserver; then die "cluster $id is not up (bash .ci/kube.sh up)"; fi
 }
 
 # load_image REF|TAR...: a Docker image (saved from the engine) or a tar in
 # `docker save` format, into every node.
 load_image() {
-  local arg tars=() tmp
+  local arg tars=() refs=() tmp
   tmp=$(mktemp -d)
   for arg in "$@"; do
     if [[ -f $arg ]]; then
       tars+=("$arg")
     else
-      (
-        if [[ -n $docker_lock ]]; then
-          exec {lock_fd}>"$docker_lock"
-          flock "$lock_fd"
-        fi
-        docker image inspect "$arg" >/dev/null 2>&1 || die "no image $arg in the Docker engine"
-        docker save -o "$tmp/$(tar_name "$arg").tar" "$arg"
-      ) || exit 1
+      refs+=("$arg")
       tars+=("$tmp/$(tar_name "$arg").tar")
     fi
   done
+  if ((${#refs[@]})); then
+    with_docker save_images "$tmp" "${refs[@]}" || exit 1
+  fi
   import_tars "${tars[@]}"
+  for arg in "${tars[@]}"; do
+    # The references a tar holds (manifest.json's RepoTags).
+    tar -xOf "$arg" manifest.json | sed -n 's/.*"RepoTags":\[\([^]]*\)\].*/\1/p' | tr ',' '\n' | tr -d '"' |
+      sed "s|\$| $arg|" >>"$state/images.list" || true
+  done
   rm -rf "$tmp"
-  printf '%s loaded\n' "$@" >>"$state/images.list"
   log "loaded $* into ${node_names[*]}"
 }
 
@@ -1182,6 +1283,7 @@ tag_image() {
     ctr --address "$(node_dir "$n")/containerd.sock" -n k8s.io images tag --force \
       "$(normalize_ref "$1")" "$(normalize_ref "$2")" >/dev/null
   done
+  echo "$2 tag-of:$1" >>"$state/images.list"
   log "tagged $1 as $2 on ${node_names[*]}"
 }
 
@@ -1201,7 +1303,9 @@ normalize_ref() {
 # the host, what the chart's tests rely on.
 smoke() {
   require_up
-  local ns=kube-smoke started=$SECONDS
+  local ns=kube-smoke started=$SECONDS spread=required
+  # One node (KUBE_NODE_COUNT=1): both replicas on it.
+  ((node_count > 1)) || spread=preferred
   log "smoke: 2 replicas of $app_image (one per node) on the FerretDB stand-in, in namespace $ns"
   kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$ns" >/dev/null
@@ -1244,9 +1348,11 @@ spec:
       automountServiceAccountToken: false
       affinity:
         podAntiAffinity:
-          requiredDuringSchedulingIgnoredDuringExecution:
-          - topologyKey: kubernetes.io/hostname
-            labelSelector: {matchLabels: {app: sports}}
+$(if [[ $spread == required ]]; then
+    printf '          requiredDuringSchedulingIgnoredDuringExecution:\n          - topologyKey: kubernetes.io/hostname\n            labelSelector: {matchLabels: {app: sports}}\n'
+  else
+    printf '          preferredDuringSchedulingIgnoredDuringExecution:\n          - weight: 100\n            podAffinityTerm:\n              topologyKey: kubernetes.io/hostname\n              labelSelector: {matchLabels: {app: sports}}\n'
+  fi)
       containers:
       - name: app
         image: $app_image
@@ -1284,7 +1390,7 @@ YAML
   app_nodes=$(awk 'NF {print $2}' <<<"$app_pods" | sort -u | wc -l)
   ((app_nodes == (node_count < 2 ? 1 : 2))) || die "smoke: the 2 replicas are not on 2 nodes: $app_pods"
   read -r client client_node client_ip < <(kubectl -n "$ns" get pods -l app=mongo \
-    -o jsonpath='{.items[0].metadata.name}{" "}{.spec.nodeName}{" "}{.status.podIP}')
+    -o jsonpath='{.items[0].metadata.name}{" "}{.items[0].spec.nodeName}{" "}{.items[0].status.podIP}{"\n"}')
   # From the stand-in's pod (bash's /dev/tcp; the image has no curl), by the
   # service's DNS name: one new connection per request, so kube-proxy picks
   # a replica each time, the one on the other node too.
@@ -1324,14 +1430,26 @@ YAML
   log "smoke: passed in $((SECONDS - started)) s"
 }
 
+# kill_tree SIGNAL PID: PID and all its descendants.
+kill_tree() {
+  local child
+  for child in $(ps -o pid= --ppid "$2" 2>/dev/null); do kill_tree "$1" "$child"; done
+  kill -s "$1" "$2" 2>/dev/null || true
+}
+
 # ---- status -------------------------------------------------------------------
 
-memory_of() { # the cluster's memory (cgroup v1 memory controller), MiB
-  local m=/sys/fs/cgroup/memory/$cgroup
+# memory_of: the cluster's memory, from the memory controller of its
+# cgroup (anonymous memory, and page cache: mostly the image files the
+# nodes imported) and the resident set of its processes (which counts the
+# binaries' shared pages once per process).
+memory_of() {
+  local m=/sys/fs/cgroup/memory/$cgroup rss=0 pid
   [[ -f $m/memory.stat ]] || return 0
-  awk -v u="$(cat "$m/memory.usage_in_bytes")" '
-    $1 == "total_rss" {rss = $2} $1 == "total_cache" {cache = $2}
-    END {printf "memory: %d MiB in use (%d MiB rss, %d MiB page cache)\n", u / 1048576, rss / 1048576, cache / 1048576}' "$m/memory.stat"
+  for pid in $(cgroup_pids); do rss=$((rss + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0))); done
+  awk -v rss="$rss" -v n="$(cgroup_pids | wc -l)" '
+    $1 == "total_rss" {anon = $2} $1 == "total_cache" {cache = $2}
+    END {printf "memory: %d MiB anonymous, %d MiB page cache; %d processes, %d MiB resident\n", anon / 1048576, cache / 1048576, n, rss / 1024}' "$m/memory.stat"
 }
 
 status() {
@@ -1352,7 +1470,7 @@ status() {
 }
 
 usage() {
-  sed -n '2,17p' "$self" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "$self" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -1364,6 +1482,15 @@ main() {
   case $cmd in
     build)
       build
+      ;;
+    helm)
+      # Only helm (the chart's tests without a cluster); its path, last.
+      exec {build_lock}>"$cache/build.lock"
+      flock "$build_lock"
+      build_helm
+      rm -rf "$build_cache"
+      exec {build_lock}>&-
+      echo "$HELM"
       ;;
     images)
       build
@@ -1391,7 +1518,12 @@ main() {
           instance "$i"
           if [[ -d $state ]] || ip link show "$bridge" >/dev/null 2>&1; then
             exec {lock_fd}>"$lock_file"
-            if flock -n "$lock_fd"; then down_instance; else log "cluster $i: in use by a running test; left alone"; fi
+            if flock -n "$lock_fd"; then
+              claimed=$i
+              down_instance
+            else
+              log "cluster $i: in use by a running test; left alone"
+            fi
             exec {lock_fd}>&-
           fi
         done
@@ -1409,12 +1541,25 @@ main() {
       fi
       # Down whatever happens, keeping the command's (or up's) exit status;
       # on failure the cluster's logs go to $ARTIFACTS_DIR when set.
+      cmd_pid=
+      mode="test"
       teardown() {
-        local rc=$?
+        local rc=$? i
         if ((rc != 0)) && [[ -n ${ARTIFACTS_DIR:-} && -d $logs ]]; then
           mkdir -p "$ARTIFACTS_DIR/kube-logs-$id"
           cp -a "$logs/." "$ARTIFACTS_DIR/kube-logs-$id/" 2>/dev/null || true
           log "the cluster's logs: $ARTIFACTS_DIR/kube-logs-$id"
+        fi
+        # A signal ended this script while the command ran: end the
+        # command (and what it started) before the cluster goes.
+        if [[ -n ${cmd_pid:-} ]] && kill -0 "$cmd_pid" 2>/dev/null; then
+          log "stopping the command (pid $cmd_pid)"
+          kill_tree TERM "$cmd_pid"
+          for ((i = 0; i < 40; i++)); do
+            kill -0 "$cmd_pid" 2>/dev/null || break
+            sleep 0.25
+          done
+          kill_tree KILL "$cmd_pid"
         fi
         down_instance || true
         exit "$rc"
@@ -1424,7 +1569,12 @@ main() {
       trap 'exit 143' TERM
       up_instance
       export_env
-      "$@" {lock_fd}>&-
+      # In the background, so that a signal to this script (bash runs
+      # traps only between commands) reaches the trap while it runs; with
+      # this script's standard input.
+      "$@" {lock_fd}>&- <&0 &
+      cmd_pid=$!
+      wait "$cmd_pid"
       ;;
     env)
       instance "${KUBE_CLUSTER_ID:-0}"
@@ -1455,5 +1605,4 @@ main() {
       ;;
   esac
 }
-main "$@"
-exit
+main "$@"; exit

@@ -104,7 +104,15 @@ engine_up() {
     fi
   fi
   log "starting dockerd (log: $cache/logs/dockerd.log)"
-  setsid dockerd --storage-driver=overlay2 >"$cache/logs/dockerd.log" 2>&1 </dev/null &
+  # The engine outlives this script: it must inherit no descriptor but 0-2
+  # (under a caller's `flock FILE ...` it would hold that lock while it runs).
+  (
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec $fd>&-"
+    done
+    exec setsid dockerd --storage-driver=overlay2 >"$cache/logs/dockerd.log" 2>&1 </dev/null
+  ) &
   echo $! >"$engine_pidfile"
   local i
   for ((i = 0; i < 60; i++)); do
