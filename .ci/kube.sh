@@ -248,6 +248,9 @@ docker_lock=${SPORTS_DOCKER_LOCK-/tmp/sports-docker.lock}
 single_layer_image() {
   local ref=$1 dir=$2 out=$3 config=$4 tmp diff cfg
   tmp=$(mktemp -d)
+  # DIR is the image's /: mktemp made it 0700, which no user but root
+  # could traverse.
+  chmod 0755 "$dir"
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$dir" -cf "$tmp/layer.tar" .
   diff=$(sha256sum <"$tmp/layer.tar" | cut -d' ' -f1)
   mkdir "$tmp/$diff"
@@ -290,30 +293,41 @@ busybox_bin() {
 # tar_name REF: the cache file's name stem of an image reference.
 tar_name() { printf '%s' "$1" | tr '/:@' '___'; }
 
+# prune_tars STEM KEEP: removes the cached tars named STEM* but KEEP: older
+# saves are of no further use.
+prune_tars() {
+  find "$cache/images" -maxdepth 1 -name "$1*.tar" ! -name "$(basename "$2")" -delete
+}
+
+# The version of the one-layer images' making (in their tars' names).
+own_layout=2
+
 own_images() { # LIST: appends "REF TAR" lines to LIST
   local dir out list=$1
-  out="$cache/images/$(tar_name "$pause_image").tar"
+  out="$cache/images/$(tar_name "$pause_image")-$own_layout.tar"
   if [[ ! -s $out ]]; then
     dir=$(mktemp -d)
     install -m 0755 "$cache/bin/pause-$(pause_key)" "$dir/pause"
     single_layer_image "$pause_image" "$dir" "$out" '{"Entrypoint":["/pause"],"User":"65535:65535"}'
     rm -rf "$dir"
+    prune_tars "$(tar_name "${pause_image%:*}")_" "$out"
   fi
   echo "$pause_image $out" >>"$list"
-  out="$cache/images/$(tar_name "$coredns_image")-${go_version}.tar"
+  out="$cache/images/$(tar_name "$coredns_image")-${go_version}-$own_layout.tar"
   if [[ ! -s $out ]]; then
     dir=$(mktemp -d)
     install -m 0755 "$coredns_bin/coredns" "$dir/coredns"
     single_layer_image "$coredns_image" "$dir" "$out" \
       '{"Entrypoint":["/coredns"],"ExposedPorts":{"53/tcp":{},"53/udp":{}}}'
     rm -rf "$dir"
+    prune_tars "$(tar_name "${coredns_image%:*}")_" "$out"
   fi
   echo "$coredns_image $out" >>"$list"
   # A small image with a shell, wget and nslookup, for test pods (helm test).
   local busybox
   busybox=$(busybox_bin)
   busybox_image=osms-kube/busybox:$(cat "$(dirname "$busybox")/version")
-  out="$cache/images/$(tar_name "$busybox_image")-$(basename "$(dirname "$busybox")").tar"
+  out="$cache/images/$(tar_name "$busybox_image")-$(basename "$(dirname "$busybox")")-$own_layout.tar"
   if [[ ! -s $out ]]; then
     dir=$(mktemp -d)
     install -D -m 0755 "$busybox" "$dir/bin/busybox"
@@ -324,6 +338,7 @@ own_images() { # LIST: appends "REF TAR" lines to LIST
     chmod 1777 "$dir/tmp"
     single_layer_image "$busybox_image" "$dir" "$out" '{"Cmd":["sh"],"Env":["PATH=/bin"]}'
     rm -rf "$dir"
+    prune_tars "$(tar_name "${busybox_image%:*}")_" "$out"
   fi
   echo "$busybox_image $out" >>"$list"
 }
@@ -383,8 +398,7 @@ stack_image_tars() {
     out="$cache/images/$(tar_name "$ref")-${id:0:16}.tar"
     if [[ ! -s $out ]]; then
       save_image "$ref" "$out"
-      # Older saves of the same reference are of no further use.
-      find "$cache/images" -maxdepth 1 -name "$(tar_name "$ref")-*.tar" ! -name "$(basename "$out")" -delete
+      prune_tars "$(tar_name "$ref")-" "$out"
     fi
     echo "$ref $out" >>"$list"
   done
@@ -394,7 +408,11 @@ stack_image_tars() {
 # build's; a cluster keeps its own copy in $state/images.list).
 image_list="$cache/images/images.list"
 image_tars() {
-  local list="$image_list.$$" started=$SECONDS
+  local list="$image_list.$$" started=$SECONDS f
+  # Lists of runs that were killed while they wrote them.
+  for f in "$image_list".*; do
+    if [[ -e $f ]] && ! kill -0 "${f##*.}" 2>/dev/null; then rm -f "$f"; fi
+  done
   rm -f "$list"
   own_images "$list"
   with_docker stack_image_tars "$list" || exit 1
