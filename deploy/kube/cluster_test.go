@@ -256,8 +256,11 @@ func (c *cluster) testValues(t testing.TB) map[string]any {
 		"mongodb":      mongo,
 		"eureka":       map[string]any{"image": img(eurekaRepo, eurekaTag)},
 		"jaeger":       map[string]any{"image": img(jaegerRepo, jaegerTag)},
-		// BusyBox's wget, as the chart's default test image (a registry's).
-		"tests":   map[string]any{"image": img(c.image("osms-kube/busybox", "busybox:1.37"))},
+		// The Eureka image has a shell and curl (the test pod uses wget or
+		// curl). Not the nodes' osms-kube/busybox: as uid 65534 (the test
+		// pod's, Pod Security restricted) its sh dies with a segmentation
+		// fault there.
+		"tests":   map[string]any{"image": img(eurekaRepo, eurekaTag)},
 		"config":  map[string]any{"AUTH_ENABLED": "true", "ADMIN_USERNAME": adminUser},
 		"secrets": map[string]any{"existingSecret": "osms-test-secrets"},
 	})
