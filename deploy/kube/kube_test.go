@@ -424,6 +424,31 @@ func (s *suite) setReplicas(t testing.TB, n int, wait bool) {
 	s.helm(t, 6*time.Minute, args...)
 }
 
+// desiredReplicas is the Deployment's replica count.
+func (s *suite) desiredReplicas(t testing.TB) int {
+	t.Helper()
+	n, err := strconv.Atoi(s.kubectl(t, "get", "deployment", fullname, "-o", "jsonpath={.spec.replicas}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// waitReady waits until n replicas (not being deleted) are ready and
+// returns them.
+func (s *suite) waitReady(t testing.TB, n int) []corev1.Pod {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(time.Second) {
+		pods := s.readyPods(t)
+		if len(pods) == n {
+			return pods
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ready replicas %v, want %d", podNames(pods), n)
+		}
+	}
+}
+
 // readyPods are the service's pods that are ready.
 func (s *suite) readyPods(t testing.TB) []corev1.Pod {
 	t.Helper()
@@ -463,11 +488,7 @@ func (s *suite) servingPods(tries int) map[string]bool {
 // reported, not asserted.
 func testScale(t *testing.T, s *suite) {
 	s.setReplicas(t, 1, true)
-	for deadline := time.Now().Add(2 * time.Minute); len(s.readyPods(t)) != 1; time.Sleep(time.Second) {
-		if time.Now().After(deadline) {
-			t.Fatalf("ready pods %v, want 1", podNames(s.readyPods(t)))
-		}
-	}
+	s.waitReady(t, 1)
 	paths := []struct{ name, path string }{
 		{"GET /ch11/player/get/{id} (a database read)", fmt.Sprintf("/ch11/player/get/%d", s.players[0])},
 		{"GET /info (no database)", "/info"},
@@ -582,7 +603,7 @@ func (s *suite) nodeOf(t testing.TB, selector string) string {
 // by design) under load. The PodDisruptionBudget lets one pod go at a time:
 // ready replicas never fall below replicas - 1; no request fails.
 func testDrain(t *testing.T, s *suite) {
-	pods := s.readyPods(t)
+	pods := s.waitReady(t, s.desiredReplicas(t))
 	if len(s.nodes) < 2 {
 		testEvictions(t, s, pods)
 		return
@@ -608,8 +629,9 @@ func testDrain(t *testing.T, s *suite) {
 		if node == "" || count[node] >= 2 || attempt == 1 {
 			break
 		}
-		s.setReplicas(t, len(pods)+2-count[node], true)
-		pods = s.readyPods(t)
+		n := len(pods) + 2 - count[node]
+		s.setReplicas(t, n, true)
+		pods = s.waitReady(t, n)
 	}
 	replicas := len(pods)
 	if node == "" || count[node] == 0 {
