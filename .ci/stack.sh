@@ -8,6 +8,8 @@
 #                                        # stop the engine if this script started it
 #   bash .ci/stack.sh images             # only build (or reuse) the images
 #   bash .ci/stack.sh engine             # only start the engine
+#   bash .ci/stack.sh engine-down        # only stop the engine, if this script
+#                                        # started it (.ci/kube.sh after `images`)
 #   eval "$(bash .ci/stack.sh env)"      # the variables below, for your shell
 #
 # What a registry would provide is built here and cached under
@@ -102,7 +104,15 @@ engine_up() {
     fi
   fi
   log "starting dockerd (log: $cache/logs/dockerd.log)"
-  setsid dockerd --storage-driver=overlay2 >"$cache/logs/dockerd.log" 2>&1 </dev/null &
+  # The engine outlives this script: it must inherit no descriptor but 0-2
+  # (under a caller's `flock FILE ...` it would hold that lock while it runs).
+  (
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd=${fd##*/}
+      ((fd > 2)) && eval "exec $fd>&-"
+    done
+    exec setsid dockerd --storage-driver=overlay2 >"$cache/logs/dockerd.log" 2>&1 </dev/null
+  ) &
   echo $! >"$engine_pidfile"
   local i
   for ((i = 0; i < 60; i++)); do
@@ -407,7 +417,7 @@ down() {
 }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -447,6 +457,9 @@ case ${1:-} in
     ;;
   engine)
     engine_up
+    ;;
+  engine-down)
+    engine_down
     ;;
   env)
     export_env
