@@ -201,6 +201,7 @@ func TestAPIToken(t *testing.T) {
 		{"health needs none", "/health/ready", "", 200},
 		{"docs need none", "/openapi.json", "", 200},
 	}
+	s.awaitReady(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var r response

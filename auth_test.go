@@ -205,7 +205,7 @@ func testSignIn(t *testing.T, a authFixture) {
 }
 
 // testRoleChange: an admin promotes and demotes a login; the new role is in
-// the next token; the last admin cannot be demoted.
+// the next token; the last admin cannot be demoted or deleted.
 func testRoleChange(t *testing.T, a authFixture) {
 	s, bearer := a.s, "Bearer "+a.admin
 	expect(t, s.do(t, "POST", "/ch11/login/add", map[string]any{"login_id": 60, "username": "assistant", "password": "assistant-password"},
@@ -215,6 +215,7 @@ func testRoleChange(t *testing.T, a authFixture) {
 	expect(t, s.do(t, "POST", "/ch11/official/add", officialBody(61), "Authorization", "Bearer "+promoted), 201)
 	expect(t, s.do(t, "PATCH", "/ch11/login/role/60", map[string]any{"role": "viewer"}, "Authorization", bearer), 200, `"role":"viewer"`)
 	expect(t, s.do(t, "PATCH", "/ch11/login/role/1", map[string]any{"role": "viewer"}, "Authorization", bearer), 409, "last admin")
+	expect(t, s.do(t, "DELETE", "/ch11/login/delete/1", nil, "Authorization", bearer), 409, "last admin")
 	expect(t, s.do(t, "PATCH", "/ch11/login/role/60", map[string]any{"role": "root"}, "Authorization", bearer), 422, "body.role")
 	expect(t, s.do(t, "GET", "/ch11/login/get/1", nil, "Authorization", bearer), 200, `"role":"admin"`)
 }

@@ -225,6 +225,43 @@ func TestConcurrentWritesWithSameETag(t *testing.T) {
 	}
 }
 
+// TestContentionAnswers503: a write that finds its record held by another
+// writer for longer than it waits (here: a claim left by an instance that
+// died, not yet stale) answers 503 with Retry-After and a problem document
+// naming the record, and changes nothing; once the claim is stale, the write
+// goes through.
+func TestContentionAnswers503(t *testing.T) {
+	t.Parallel()
+	uri := sharedDatabase(t)
+	s := startService(t, map[string]string{"MONGODB_URI": uri, "DB_TIMEOUT": "500ms"}) // leases stale after 2 s
+	expect(t, s.do(t, "POST", "/ch11/official/add", officialBody(1)), 201)
+	tag := s.do(t, "GET", "/ch11/official/get/1", nil).Header.Get("ETag")
+	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(context.Background())
+	_, err = client.Database("osms").Collection("_version_claims").InsertOne(context.Background(), bson.D{
+		{Key: "_id", Value: "official:1:" + strings.Trim(tag, `"`)}, {Key: "at", Value: time.Now().UTC()},
+		{Key: "owner", Value: "a-dead-instance"}, {Key: "mode", Value: "write"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range []struct{ method, path string }{{"PATCH", "/ch11/official/update/1"}, {"DELETE", "/ch11/official/delete/1"}} {
+		r := s.do(t, req.method, req.path, map[string]any{"fname": "Bo"})
+		if req.method == "DELETE" {
+			r = s.do(t, req.method, req.path, nil)
+		}
+		expect(t, r, 503, "official 1", "retry")
+		if r.Header.Get("Retry-After") != "1" {
+			t.Errorf("%s: Retry-After %q, want 1", req.method, r.Header.Get("Retry-After"))
+		}
+	}
+	expect(t, s.do(t, "GET", "/ch11/official/get/1", nil), 200, `"fname":"Rita"`)
+	time.Sleep(2 * time.Second) // the claim goes stale
+	expect(t, s.do(t, "PATCH", "/ch11/official/update/1", map[string]any{"fname": "Bo"}, "If-Match", tag), 200, `"fname":"Bo"`)
+}
+
 // postAndHangUp sends a create and closes the socket before reading the
 // answer, as a client whose connection was cut.
 func postAndHangUp(base, path, key string, body []byte) error {

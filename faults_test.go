@@ -398,7 +398,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			conns = append(conns, c)
 		}
 		start := time.Now()
-		expect(t, s.do(t, "GET", "/health/ready", nil), 200)
+		s.awaitReady(t)
 		expect(t, s.do(t, "POST", "/ch11/official/add", officialBody(6)), 201)
 		t.Logf("FIGURE: with 500 idle connections open, ready + add answered in %v", time.Since(start).Round(time.Millisecond))
 		// The server drops connections that send no request within

@@ -246,6 +246,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 
 func TestHealthcheckCommand(t *testing.T) {
 	s := startService(t, nil)
+	s.awaitReady(t)
 	port := s.URL[strings.LastIndex(s.URL, ":")+1:]
 	env := map[string]string{"LISTEN_ADDR": ":" + port, "ENV_FILE": os.DevNull}
 	getenv := func(k string) string { return env[k] }

@@ -60,11 +60,17 @@ type serviceProcess struct {
 // is still running. Its whole log is scanned for secrets.
 func startProcess(t *testing.T, env map[string]string) *serviceProcess {
 	t.Helper()
+	return startProcessOf(t, serviceBinary(t), env)
+}
+
+// startProcessOf is startProcess with another build of the service.
+func startProcessOf(t *testing.T, bin string, env map[string]string) *serviceProcess {
+	t.Helper()
 	vars := map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "DATA_DIR": t.TempDir(), "ENV_FILE": os.DevNull, "LOG_LEVEL": "info"}
 	for k, v := range env {
 		vars[k] = v
 	}
-	cmd := exec.Command(serviceBinary(t))
+	cmd := exec.Command(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -239,7 +239,7 @@ func TestEurekaRegistrationAndDiscovery(t *testing.T) {
 	// registry comes back (empty), both running instances register again.
 	eureka.Stop()
 	c := startService(t, eurekaEnv(eureka.URL))
-	expect(t, c.do(t, "GET", "/health/ready", nil), 200)
+	c.awaitReady(t)
 	expect(t, c.do(t, "POST", "/ch11/player/add", playerBody(1)), 201)
 	expect(t, c.do(t, "GET", "/health", nil), 200, `"discovery":{"status":"DOWN"`)
 	eventually(t, 30*time.Second, "A serves its last registry copy, marked stale", func() (bool, string) {

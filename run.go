@@ -57,17 +57,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer ln.Close()
-	db, closeDatabase, err := openDatabase(ctx, cfg.service, out, obs)
+	tasks := &setup{}
+	db, closeDatabase, err := openDatabase(ctx, cfg.service, out, obs, tasks)
 	if err != nil {
 		return err
 	}
 	defer closeDatabase()
-	agent, stopRegistration, err := startRegistration(ctx, getenv, cfg.service, ln, db, out, obs)
+	agent, stopRegistration, err := startRegistration(ctx, getenv, cfg.service, ln, db, tasks, out, obs)
 	if err != nil {
 		return err
 	}
 	defer stopRegistration()
-	srv, serveErr, err := startServer(ctx, cfg, ln, db, agent, out, obs)
+	srv, serveErr, err := startServer(ctx, cfg, ln, db, agent, tasks, out, obs)
 	if err != nil {
 		return err
 	}
@@ -181,9 +182,9 @@ func startTelemetry(ctx context.Context, cfg settings, out output) (observabilit
 
 // openDatabase starts the embedded FerretDB when no MongoDB is configured,
 // connects the store and creates the indexes in the background, retried
-// until the database answers: the service starts (and reports not-ready)
-// while it is down.
-func openDatabase(ctx context.Context, cfg config.Config, out output, obs observability) (*repository.Store, func(), error) {
+// until the database answers: the service starts (and reports not-ready,
+// through tasks, until they exist) while it is down.
+func openDatabase(ctx context.Context, cfg config.Config, out output, obs observability, tasks *setup) (*repository.Store, func(), error) {
 	var stops []func()
 	stop := func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -234,7 +235,7 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 
 	indexCtx, stopIndexing := context.WithCancel(ctx)
 	stops = append(stops, stopIndexing)
-	go ensureIndexes(indexCtx, store, out.logger)
+	go ensureIndexes(indexCtx, store, out.logger, tasks.begin("indexes"))
 	go sweepIdempotencyKeys(indexCtx, store, cfg.IdempotencyKeyTTL, out.logger)
 	return store, stop, nil
 }
@@ -255,8 +256,11 @@ func listen(cfg config.Config, out output) (net.Listener, error) {
 // set) and keeps its UP/DOWN status current from readiness; the returned
 // stop ends the agent's loop. The agent outlives ctx, so that the shutdown
 // can still mark it OUT_OF_SERVICE and deregister it.
-func startRegistration(ctx context.Context, getenv func(string) string, cfg config.Config, ln net.Listener, db pinger, out output, obs observability) (*discoveryAgent, func(), error) {
+func startRegistration(ctx context.Context, getenv func(string) string, cfg config.Config, ln net.Listener, db pinger, tasks *setup, out output, obs observability) (*discoveryAgent, func(), error) {
 	readiness := func(ctx context.Context) error {
+		if err := tasks.Ready(ctx); err != nil {
+			return err
+		}
 		ctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
 		defer cancel()
 		return db.Ping(ctx)
@@ -285,8 +289,8 @@ type server struct {
 // tracing) and serves ln in the background; its result arrives on the
 // returned channel. The shutdown step stops it.
 func startServer(ctx context.Context, cfg settings, ln net.Listener, store *repository.Store, agent *discoveryAgent,
-	out output, obs observability) (server, <-chan error, error) {
-	signIn, err := startSignIn(ctx, cfg.service, store, out.logger)
+	tasks *setup, out output, obs observability) (server, <-chan error, error) {
+	signIn, err := startSignIn(ctx, cfg.service, store, tasks, out.logger)
 	if err != nil {
 		return server{}, nil, err
 	}
@@ -319,6 +323,7 @@ func startServer(ctx context.Context, cfg settings, ln net.Listener, store *repo
 		RequireIfMatch:    cfg.service.RequireIfMatch,
 		Health: []handlers.HealthCheck{
 			{Name: "lifecycle", Ready: true, Check: state.Check},
+			{Name: "setup", Ready: true, Check: tasks.Check},
 			{Name: "database", Ready: true, Check: databaseCheck(store, out.info.Database)},
 			{Name: "discovery", Ready: false, Check: agent.HealthCheck},
 		},
@@ -460,13 +465,15 @@ type indexer interface {
 	EnsureIndexes(ctx context.Context) error
 }
 
-// ensureIndexes retries with capped exponential backoff until it succeeds.
-func ensureIndexes(ctx context.Context, db indexer, logger *slog.Logger) {
+// ensureIndexes retries with capped exponential backoff until it succeeds,
+// then calls done.
+func ensureIndexes(ctx context.Context, db indexer, logger *slog.Logger, done func()) {
 	delay := 250 * time.Millisecond
 	for {
 		err := db.EnsureIndexes(ctx)
 		if err == nil {
 			logger.Debug("indexes ready")
+			done()
 			return
 		}
 		logger.Warn("could not create indexes; retrying", "error", err, "retry_in", delay.String())

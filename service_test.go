@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/osms/sports-service/internal/invariants"
 	"github.com/osms/sports-service/internal/testenv"
 	"github.com/osms/sports-service/telemetry"
 )
@@ -131,6 +132,23 @@ func (s *testService) logsSoFar(t testing.TB) string {
 	}
 }
 
+// awaitReady waits until /health/ready answers 200: the indexes (and the
+// first admin, when configured) are made in the background after start-up.
+func (s *testService) awaitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute) // a hang, not a timing assertion
+	for {
+		r := s.do(t, "GET", "/health/ready", nil)
+		if r.Status == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never ready: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Stop cancels the service's context (as SIGTERM does) and waits for run.
 func (s *testService) Stop(t testing.TB) {
 	t.Helper()
@@ -200,22 +218,12 @@ func expect(t testing.TB, r response, status int, want ...string) {
 	}
 }
 
-func playerBody(id int64) map[string]any {
-	return map[string]any{"player_id": id, "fname": "Ann", "lname": "Lee", "age": 20,
-		"birthday": "2004-01-02", "date_started": "2020-05-01"}
-}
-
-func officialBody(id int64) map[string]any {
-	return map[string]any{"official_id": id, "fname": "Rita", "lname": "Ref", "age": 40,
-		"birthday": "1984-03-04", "date_started": "2005-01-01"}
-}
-
-func gameBody(id int64, officials ...int64) map[string]any {
-	if officials == nil {
-		officials = []int64{}
-	}
-	return map[string]any{"game_id": id, "name": "Final", "date_start": "2024-06-01", "date_end": "2024-06-02", "officials": officials}
-}
+// Bodies of valid records, shared with the multi-instance races.
+var (
+	playerBody   = invariants.PlayerBody
+	officialBody = invariants.OfficialBody
+	gameBody     = invariants.GameBody
+)
 
 func TestMain(m *testing.M) {
 	fmt.Fprintln(os.Stderr, "service tests start the whole service in-process on the embedded FerretDB")

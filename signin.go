@@ -21,9 +21,10 @@ type signInStore interface {
 
 // startSignIn warns once when sign-in is off, starts creating the first
 // admin (ADMIN_USERNAME/ADMIN_PASSWORD) in the background, since the
-// database may not answer yet, and returns the router's sign-in options:
-// nil when AUTH_ENABLED is off.
-func startSignIn(ctx context.Context, cfg config.Config, store signInStore, logger *slog.Logger) (*handlers.AuthOptions, error) {
+// database may not answer yet (the instance is not ready until it exists:
+// tasks), and returns the router's sign-in options: nil when AUTH_ENABLED is
+// off.
+func startSignIn(ctx context.Context, cfg config.Config, store signInStore, tasks *setup, logger *slog.Logger) (*handlers.AuthOptions, error) {
 	switch {
 	case !cfg.AuthEnabled && cfg.APIToken == "":
 		logger.Warn("AUTH_ENABLED is false and API_TOKEN is not set: the /ch11 API is open to anyone who can reach it")
@@ -31,7 +32,7 @@ func startSignIn(ctx context.Context, cfg config.Config, store signInStore, logg
 		logger.Warn("AUTH_ENABLED is false: /ch11 is guarded by the shared API_TOKEN only, without logins or roles")
 	}
 	if cfg.AdminUsername != "" {
-		go ensureFirstAdmin(ctx, store, cfg.AdminUsername, cfg.AdminPassword, logger)
+		go ensureFirstAdmin(ctx, store, cfg.AdminUsername, cfg.AdminPassword, logger, tasks.begin("first admin"))
 	}
 	if !cfg.AuthEnabled {
 		return nil, nil
@@ -48,10 +49,12 @@ func startSignIn(ctx context.Context, cfg config.Config, store signInStore, logg
 	return &handlers.AuthOptions{Tokens: tokens, Logins: store}, nil
 }
 
-// ensureFirstAdmin retries until the database answers. The unique index on
-// username is made first, so that two instances starting together cannot
-// both create the admin.
-func ensureFirstAdmin(ctx context.Context, store signInStore, username, password string, logger *slog.Logger) {
+// ensureFirstAdmin retries until the database answers, then calls done
+// (also when ADMIN_USERNAME names a viewer: no admin will come of waiting).
+// The unique index on username is made first; the admins' lock
+// (Store.EnsureAdmin) makes instances starting together create one admin.
+func ensureFirstAdmin(ctx context.Context, store signInStore, username, password string, logger *slog.Logger, done func()) {
+	defer done()
 	delay := 250 * time.Millisecond
 	for {
 		err := store.EnsureIndexes(ctx)

@@ -41,5 +41,5 @@ func TestSecondInstance(t *testing.T) {
 			}
 		})
 	}
-	expect(t, first.do(t, "GET", "/health/ready", nil), 200)
+	first.awaitReady(t)
 }

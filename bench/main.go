@@ -4,6 +4,7 @@
 //	go run ./bench                 # every scenario, 5 runs each (about 25 minutes)
 //	go run ./bench -smoke          # every scenario once for about 1 s: keeps the suite working in CI
 //	go run ./bench -only db,scaling -runs 3
+//	go run ./bench -only refs -base 9de986e -runs 3 -d 5s   # before/after of the reference writes
 //
 // It builds the service and its helpers, starts them on loopback ports,
 // drives them with wrk (closed loop) and its own fixed-rate loader, and
@@ -40,6 +41,7 @@ type suite struct {
 	sizes     []int
 	pg        bool
 	reuse     bool
+	baseRev   string // git revision the refs scenario compares with
 
 	tables []*table
 	plots  plotData
@@ -55,6 +57,7 @@ var scenarios = []struct {
 	{"create", scenarioCreate},
 	{"resources", scenarioResources},
 	{"scaling", scenarioScaling},
+	{"refs", scenarioRefs},
 }
 
 func main() {
@@ -69,6 +72,7 @@ func main() {
 	sizes := flag.String("sizes", "1000,10000,100000", "player counts of the scaling scenario")
 	flag.BoolVar(&s.pg, "pg", true, "also run the scaling scenario on FerretDB's PostgreSQL backend (needs initdb)")
 	replot := flag.Bool("replot", false, "only draw the PNGs again from -out's plots.json (no measurement)")
+	flag.StringVar(&s.baseRev, "base", "", "git revision to build and compare with in the refs scenario (e.g. main~3); empty: this build only")
 	flag.BoolVar(&s.reuse, "reuse", false, "keep the scaling scenario's SQLite database from a previous run (seeding 100,000 players takes minutes)")
 	flag.Parse()
 	if err := s.init(*sizes); err != nil {

@@ -29,6 +29,7 @@ type rateOptions struct {
 	Rate     float64       // requests per second; 0: closed loop, each worker sends as soon as it has an answer
 	Duration time.Duration // how long requests are issued
 	Workers  int           // concurrent requests at most (connections)
+	Max      int64         // closed loop: stop after this many requests too (0: no limit)
 	// Request makes request i.
 	Request func(ctx context.Context, i int64) (*http.Request, error)
 }
@@ -124,7 +125,7 @@ func runRate(ctx context.Context, o rateOptions) (Load, error) {
 	if o.Rate == 0 {
 		deadline := time.NewTimer(o.Duration)
 	closed:
-		for ; ; sent++ {
+		for ; o.Max == 0 || sent < o.Max; sent++ {
 			select {
 			case <-ctx.Done():
 				break closed

@@ -32,7 +32,7 @@ type Config struct {
 	LogFlushInterval time.Duration `env:"LOG_FLUSH_INTERVAL" envDefault:"100ms" validate:"gte=0s" help:"log lines are written in batches at least this often (0s: each line at once); SIGTERM flushes, a crash loses at most this much"`
 
 	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"30s" validate:"gt=0s" help:"deadline of one API request"`
-	DBTimeout       time.Duration `env:"DB_TIMEOUT" envDefault:"5s" validate:"gt=0s" help:"deadline of one database call (and of server selection)"`
+	DBTimeout       time.Duration `env:"DB_TIMEOUT" envDefault:"5s" validate:"gt=0s" help:"deadline of one database call (and of server selection); a write waits this long at most for other writers of its records, and a dead instance's leases are taken over after 4 times it (at least 2s)"`
 	ReadyTimeout    time.Duration `env:"READY_TIMEOUT" envDefault:"2s" validate:"gt=0s" help:"deadline of the readiness ping"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s" validate:"gt=0s" help:"time allowed to drain in-flight requests on SIGTERM, after SHUTDOWN_DELAY"`
 	// ShutdownDelay is how long the service keeps serving after SIGTERM,

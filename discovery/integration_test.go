@@ -210,6 +210,28 @@ func TestEurekaIntegration(t *testing.T) {
 		waitForStatus(t, eurekaServer, idA, discovery.StatusUp)
 	})
 
+	t.Run("an instance that starts not ready turns UP once it is", func(t *testing.T) {
+		// A pod that starts before its database: registered DOWN, with no
+		// override for a DELETE .../status to lift.
+		svc := newFakeService(t, "late")
+		svc.ready.Store(false)
+		cfg := testConfig(eurekaServer.URL, svc.port)
+		runRegistrar(t, cfg, svc)
+		waitForStatus(t, eurekaServer, cfg.InstanceID(), discovery.StatusDown)
+		svc.ready.Store(true)
+		waitForStatus(t, eurekaServer, cfg.InstanceID(), discovery.StatusUp)
+		// It stays UP through the heartbeats that follow.
+		time.Sleep(2 * testRenewal)
+		if got, _ := instanceStatus(t, eurekaServer, cfg.InstanceID()); got != discovery.StatusUp {
+			t.Fatalf("status %q after heartbeats, want UP", got)
+		}
+		// And the usual round trip after it: DOWN (an override) and UP.
+		svc.ready.Store(false)
+		waitForStatus(t, eurekaServer, cfg.InstanceID(), discovery.StatusDown)
+		svc.ready.Store(true)
+		waitForStatus(t, eurekaServer, cfg.InstanceID(), discovery.StatusUp)
+	})
+
 	t.Run("calls by name alternate between two instances and survive one dying", func(t *testing.T) {
 		svcB := newFakeService(t, "b")
 		cfgB := testConfig(eurekaServer.URL, svcB.port)

@@ -129,6 +129,9 @@ type registrarLoop struct {
 	// pinned, when set (OUT_OF_SERVICE on shutdown), is the status to
 	// keep instead of the one readiness gives.
 	pinned string
+	// overridden says that status was set as an override (setStatus),
+	// not by the registration.
+	overridden bool
 }
 
 // step does what is due now and returns how long to wait before the next
@@ -153,7 +156,13 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 	if desired == "" {
 		desired = r.readinessStatus(ctx)
 	}
-	if !loop.registered {
+	// An instance registered with a status of its own other than UP (it
+	// was not ready when it registered) goes UP by registering again, as
+	// Spring Cloud's client does when its status changes: Eureka keeps an
+	// instance's own DOWN over the removal of an override
+	// (AbstractInstanceRegistry.deleteStatusOverride changes nothing when no
+	// override exists).
+	if !loop.registered || desired == StatusUp && loop.status != StatusUp && !loop.overridden {
 		server, err := r.servers.register(ctx, instanceInfo(r.cfg, r.version, r.startedAt, desired))
 		if err != nil {
 			delay := loop.backoff.next()
@@ -162,7 +171,7 @@ func (r *Registrar) step(ctx context.Context) (wait time.Duration, ok bool) {
 			return delay, true
 		}
 		loop.backoff.reset()
-		loop.registered, loop.status = true, desired
+		loop.registered, loop.status, loop.overridden = true, desired, false
 		now := time.Now()
 		loop.nextHeartbeat = now.Add(r.cfg.RenewalInterval)
 		r.update(func(s *RegistrationStatus) {
@@ -211,7 +220,7 @@ func (r *Registrar) setStatus(ctx context.Context, loop *registrarLoop, status s
 		failures := r.recordFailure(err)
 		r.log.Warn("eureka status update failed; will retry", "status", status, "error", err, "attempt", failures)
 	default:
-		loop.status = status
+		loop.status, loop.overridden = status, status != StatusUp
 		r.update(func(s *RegistrationStatus) { s.Status, s.ConsecutiveFailures = status, 0 })
 		r.log.Info("eureka status changed", "status", status)
 	}

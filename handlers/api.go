@@ -24,7 +24,7 @@ type errorMapper struct {
 	logger *slog.Logger
 }
 
-func (m errorMapper) problem(ctx context.Context, err error) huma.StatusError {
+func (m errorMapper) problem(ctx context.Context, err error) error {
 	var (
 		ve *models.ValidationError
 		nf *repository.NotFoundError
@@ -52,12 +52,20 @@ func (m errorMapper) problem(ctx context.Context, err error) huma.StatusError {
 		return huma.Error409Conflict(iu.Error(), details...)
 	case errors.As(err, &pf):
 		return preconditionFailed(pf)
+	case errors.Is(err, repository.ErrLastAdmin):
+		return huma.Error409Conflict("the last admin cannot be demoted or deleted; make another login admin first")
 	case errors.Is(err, repository.ErrBadCredentials):
 		return huma.Error401Unauthorized("wrong username or password")
 	case errors.Is(err, repository.ErrUnavailable) && httpstatus.ClientGone(ctx):
 		// The client is gone and reads nothing: the status is for the
 		// access log and the metrics, and no fault of the database's.
 		return huma.NewError(httpstatus.ClientClosedRequest, "client closed the request")
+	case errors.Is(err, repository.ErrBusy):
+		// Other requests, in this instance or another, held the record
+		// for longer than a write waits: a retry soon will pass.
+		m.logger.WarnContext(ctx, "write contention", "error", err)
+		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(busyDetail(err)),
+			http.Header{"Retry-After": {"1"}})
 	case errors.Is(err, repository.ErrUnavailable):
 		m.logger.WarnContext(ctx, "database unavailable", "error", err)
 		return huma.Error503ServiceUnavailable("the database did not answer in time; retry later")
@@ -65,6 +73,15 @@ func (m errorMapper) problem(ctx context.Context, err error) huma.StatusError {
 		m.logger.ErrorContext(ctx, "internal error", "error", err)
 		return huma.Error500InternalServerError("internal error; the request id identifies it in the logs")
 	}
+}
+
+// busyDetail is the 503 detail of a write that waited too long for others.
+func busyDetail(err error) string {
+	var be *repository.BusyError
+	if errors.As(err, &be) {
+		return be.Error()
+	}
+	return "other requests are writing the same records; retry shortly"
 }
 
 // Inputs and outputs of the operations.
@@ -223,7 +240,19 @@ func registerList[M any](api huma.API, em errorMapper, op huma.Operation,
 	})
 }
 
-func writeStatusError(hctx huma.Context, se huma.StatusError) {
+func writeStatusError(hctx huma.Context, err error) {
+	var se huma.StatusError
+	if !errors.As(err, &se) {
+		se = huma.Error500InternalServerError("internal error; the request id identifies it in the logs")
+	}
+	var he huma.HeadersError
+	if errors.As(err, &he) {
+		for k, values := range he.GetHeaders() {
+			for _, v := range values {
+				hctx.AppendHeader(k, v)
+			}
+		}
+	}
 	hctx.SetHeader("Content-Type", problemContentType)
 	hctx.SetStatus(se.GetStatus())
 	_ = json.NewEncoder(hctx.BodyWriter()).Encode(se)

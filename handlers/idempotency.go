@@ -26,7 +26,7 @@ import (
 type IdempotencyStore interface {
 	BeginIdempotent(ctx context.Context, key, fingerprint string, expires time.Time, abandonAfter time.Duration) (repository.IdempotentAnswer, error)
 	FinishIdempotent(context.Context, repository.IdempotentAnswer) error
-	ForgetIdempotent(ctx context.Context, key string) error
+	ForgetIdempotent(ctx context.Context, begun repository.IdempotentAnswer) error
 }
 
 // Idempotency-Key handling (draft-ietf-httpapi-idempotency-key-header).
@@ -157,7 +157,7 @@ func idempotentCreates(store IdempotencyStore, ttl, abandonAfter time.Duration, 
 				return
 			}
 			// A panic: forget the key so that a retry runs again.
-			_ = store.ForgetIdempotent(context.WithoutCancel(ctx), storeKey)
+			_ = store.ForgetIdempotent(context.WithoutCancel(ctx), held)
 		}()
 		c.Next()
 		finished = true
@@ -166,12 +166,13 @@ func idempotentCreates(store IdempotencyStore, ttl, abandonAfter time.Duration, 
 		saveCtx := context.WithoutCancel(ctx)
 		if status >= 500 || status == httpstatus.ClientClosedRequest {
 			// Worth retrying (the database was down): the next try runs anew.
-			if err := store.ForgetIdempotent(saveCtx, storeKey); err != nil {
+			if err := store.ForgetIdempotent(saveCtx, held); err != nil {
 				logger.WarnContext(ctx, "forget idempotency key", "error", err)
 			}
 			return
 		}
-		answer := repository.IdempotentAnswer{Key: storeKey, Status: status, Header: map[string]string{}, Body: rec.body.Bytes()}
+		answer := held // this run of the key
+		answer.Status, answer.Header, answer.Body = status, map[string]string{}, rec.body.Bytes()
 		for _, h := range replayedHeaders {
 			if v := rec.Header().Get(h); v != "" {
 				answer.Header[h] = v

@@ -148,9 +148,6 @@ func registerSignIn(api huma.API, em errorMapper, a *AuthOptions, logger *slog.L
 		Errors: append([]int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}, commonErrors...),
 	}, func(ctx context.Context, in *idBodyInput[RoleChange]) (*bodyOutput[models.Login], error) {
 		l, err := a.Logins.SetLoginRole(ctx, in.ID, in.Body.Role)
-		if errors.Is(err, repository.ErrLastAdmin) {
-			return nil, huma.Error409Conflict("the last admin cannot be demoted; make another login admin first")
-		}
 		if err != nil {
 			return nil, em.problem(ctx, err)
 		}

@@ -108,19 +108,27 @@ func (e entity[M, D]) insert(ctx context.Context, s *Store, id int64, m M, uniqu
 }
 
 // update replaces the record with what apply makes of it, and moves its
-// version on by one. The read, the check of ctx's If-Match (WithIfMatch) and
-// the write happen under the record's claim, so no other writer, in this
-// instance or another, writes in between.
-func (e entity[M, D]) update(ctx context.Context, s *Store, id int64, apply func(M) (M, error)) (M, error) {
+// version on by one. apply runs under the record's claim, after the check of
+// ctx's If-Match (WithIfMatch), so no other writer, in this instance or
+// another, writes in between. It may take more leases (pins on the records
+// the result refers to, the admins' lock): done, when not nil, releases them
+// after the write.
+func (e entity[M, D]) update(ctx context.Context, s *Store, id int64, apply func(ctx context.Context, cur M) (next M, done func(), err error)) (M, error) {
 	var out M
-	err := e.conditional(ctx, s, id, func(cur M, v int64) error {
-		next, err := apply(cur)
+	err := e.conditional(ctx, s, id, modeWrite, func(ctx context.Context, cur M, v int64, claim *heldLease) error {
+		next, done, err := apply(ctx, cur)
+		if done != nil {
+			defer done()
+		}
 		if err != nil {
 			return err
 		}
 		doc, err := withVersion(e.toDoc(next), v+1)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", e.kind, err)
+		}
+		if err := claim.fresh(e.name(id)); err != nil {
+			return err
 		}
 		wctx, cancel := s.call(ctx)
 		defer cancel()
@@ -138,9 +146,24 @@ func (e entity[M, D]) update(ctx context.Context, s *Store, id int64, apply func
 	return out, err
 }
 
-// delete removes the record, under the same claim and check as update.
-func (e entity[M, D]) delete(ctx context.Context, s *Store, id int64) error {
-	return e.conditional(ctx, s, id, func(M, int64) error {
+// delete removes the record, under the same claim and check as update. check,
+// when not nil, runs under the claim first and may refuse the delete (a
+// record still referred to); done, when it returns one, runs after the
+// delete. The claim is a delete's (modeDelete): pinReferenced respects it.
+func (e entity[M, D]) delete(ctx context.Context, s *Store, id int64, check func(ctx context.Context, cur M) (done func(), err error)) error {
+	return e.conditional(ctx, s, id, modeDelete, func(ctx context.Context, cur M, v int64, claim *heldLease) error {
+		if check != nil {
+			done, err := check(ctx, cur)
+			if done != nil {
+				defer done()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := claim.fresh(e.name(id)); err != nil {
+			return err
+		}
 		dctx, cancel := s.call(ctx)
 		defer cancel()
 		res, err := e.coll.DeleteOne(dctx, bson.D{{Key: "_id", Value: docID(id)}})
@@ -154,15 +177,15 @@ func (e entity[M, D]) delete(ctx context.Context, s *Store, id int64) error {
 	})
 }
 
-// maxClaimWaits bounds how often an unconditional write waits for another
-// writer of the same record before giving up with 503.
-const maxClaimWaits = 100
+// name is "player 5", for messages.
+func (e entity[M, D]) name(id int64) string { return e.kind + " " + strconv.FormatInt(id, 10) }
 
 // conditional runs write holding the claim on the record's current version,
 // which it passes with the record. With an If-Match in ctx, a record at any
-// other version, or one another writer is moving on from that version,
-// fails with *PreconditionFailedError; without, the write waits its turn.
-func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, write func(M, int64) error) error {
+// other version (before or after waiting for the writers ahead of it) fails
+// with *PreconditionFailedError. A write waits for other writers of the
+// record at most the store's wait limit, then fails with *BusyError.
+func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, mode string, write func(ctx context.Context, cur M, v int64, claim *heldLease) error) error {
 	want, conditional := ifMatch(ctx)
 	// Once begun, the claim, the write and the release run to the end even
 	// if the client hangs up (each call still bounded by the store's
@@ -170,7 +193,13 @@ func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, write
 	// it never learns about, which would block the record's writers until
 	// the claim goes stale.
 	ctx = context.WithoutCancel(ctx)
-	for wait := 0; ; wait++ {
+	deadline := time.Now().Add(s.waitLimit())
+	unlock, err := s.leases.local.lock(ctx, recordKey(e.kind, id), deadline)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for n := 0; ; n++ {
 		_, v, err := e.getVersioned(ctx, s, id)
 		if conditional && errors.Is(err, ErrNotFound) {
 			// RFC 9110 §13.1.1: no current representation, so no tag matches.
@@ -182,42 +211,33 @@ func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, write
 		if conditional && !slices.Contains(want, v) {
 			return &PreconditionFailedError{Kind: e.kind, ID: id, Current: v}
 		}
-		release, ok, err := s.claim(ctx, e.kind, id, v)
+		claim, _, err := s.claim(ctx, e.kind, id, v, mode)
 		if err != nil {
 			return err
 		}
-		if ok {
+		if claim != nil {
 			// Read again under the claim: a writer may have moved the
 			// record on between the first read and the claim.
 			cur, now, err := e.getVersioned(ctx, s, id)
-			switch {
-			case conditional && errors.Is(err, ErrNotFound):
-				release()
-				return &PreconditionFailedError{Kind: e.kind, ID: id, Gone: true}
-			case err != nil:
-				release()
-				return err
-			case now == v:
-				err = write(cur, v)
-				release()
+			if err == nil && now == v {
+				err = write(ctx, cur, v, claim)
+				claim.release(ctx)
 				return err
 			}
-			release()
-			if conditional {
-				return &PreconditionFailedError{Kind: e.kind, ID: id, Current: now}
+			claim.release(ctx)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
 			}
+			// Moved on or deleted meanwhile: the next round reads it
+			// again and decides (412, 404 or another try).
 			continue
 		}
-		if conditional {
-			return &PreconditionFailedError{Kind: e.kind, ID: id, Current: v}
+		// Another writer holds the claim: wait for it to finish.
+		if time.Now().After(deadline) {
+			return &BusyError{What: e.name(id)}
 		}
-		if wait >= maxClaimWaits {
-			return unavailable("update "+e.kind, fmt.Errorf("%s %d: %w", e.kind, id, context.DeadlineExceeded))
-		}
-		select {
-		case <-ctx.Done():
-			return unavailable("update "+e.kind, ctx.Err())
-		case <-time.After(time.Duration(1+wait%10) * time.Millisecond):
+		if err := backoff(ctx, n); err != nil {
+			return unavailable("wait for "+e.name(id), err)
 		}
 	}
 }

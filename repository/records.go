@@ -152,9 +152,14 @@ func (s *Store) ListLogins(ctx context.Context, q ListQuery, fn func(models.Logi
 	return s.loginEntity().list(ctx, s, q, func(d loginDoc) error { return fn(loginOf(d)) })
 }
 
-// DeleteLogin removes the login with id.
+// DeleteLogin removes the login with id, unless it is the last admin.
 func (s *Store) DeleteLogin(ctx context.Context, id int64) error {
-	return s.loginEntity().delete(ctx, s, id)
+	return s.loginEntity().delete(ctx, s, id, func(ctx context.Context, cur loginDoc) (func(), error) {
+		if roleOf(cur.Role) != models.RoleAdmin {
+			return nil, nil
+		}
+		return s.keepAnotherAdmin(ctx, id)
+	})
 }
 
 func (s *Store) findLoginByUsername(ctx context.Context, username string) (loginDoc, bool, error) {
@@ -197,34 +202,35 @@ func (s *Store) ChangePassword(ctx context.Context, in models.LoginUpdate) (mode
 	if err != nil {
 		return models.Login{}, err
 	}
-	ok, err := s.hasher.Verify(in.Password, d.PasswordHash)
+	ok, err := s.hasher.Verify(in.Password, d.PasswordHash) // empty hash: dummy comparison
 	if err != nil {
 		return models.Login{}, fmt.Errorf("verify password of %q: %w", in.Username, err)
 	}
 	if !found || !ok {
 		return models.Login{}, ErrBadCredentials
 	}
+	// Hashed before the claim: hashing is slow on purpose.
 	hash, err := s.hasher.Hash(in.NewPassword)
 	if err != nil {
 		return models.Login{}, fmt.Errorf("hash password: %w", err)
 	}
-	uctx, cancel := s.call(ctx)
-	defer cancel()
-	// Matching the old hash too makes two concurrent changes safe: only the
-	// first one that verified against the stored hash wins.
-	res, err := s.logins.UpdateOne(uctx,
-		bson.D{{Key: "_id", Value: d.ID}, {Key: "password_hash", Value: d.PasswordHash}},
-		// A password change is a write: the version moves on (from 0 to
-		// 1 for a login stored before versions).
-		bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: hash}}},
-			{Key: "$inc", Value: bson.D{{Key: versionField, Value: int64(1)}}}})
+	// Under the login's claim, the stored hash must still be the one the
+	// password was verified against: of two concurrent changes from the same
+	// password, in any instances, only the first wins.
+	out, err := s.loginEntity().update(ctx, s, d.LoginID, func(_ context.Context, cur loginDoc) (loginDoc, func(), error) {
+		if cur.Username != d.Username || cur.PasswordHash != d.PasswordHash {
+			return loginDoc{}, nil, ErrBadCredentials
+		}
+		cur.PasswordHash = hash
+		return cur, nil, nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return models.Login{}, ErrBadCredentials // deleted meanwhile
+	}
 	if err != nil {
-		return models.Login{}, unavailable("update login", err)
+		return models.Login{}, err
 	}
-	if res.MatchedCount == 0 {
-		return models.Login{}, ErrBadCredentials
-	}
-	return loginOf(d), nil
+	return loginOf(out), nil
 }
 
 // ---- officials ----
@@ -252,24 +258,17 @@ func (s *Store) ListOfficials(ctx context.Context, q ListQuery, fn func(models.O
 
 // UpdateOfficial applies a partial update and validates the result.
 func (s *Store) UpdateOfficial(ctx context.Context, id int64, p models.OfficialPatch) (models.Official, error) {
-	return s.officialEntity().update(ctx, s, id, func(cur models.Official) (models.Official, error) {
+	return s.officialEntity().update(ctx, s, id, func(_ context.Context, cur models.Official) (models.Official, func(), error) {
 		next := p.Apply(cur)
-		return next, models.AsError(next.Check(models.Today()))
+		return next, nil, models.AsError(next.Check(models.Today()))
 	})
 }
 
 // DeleteOfficial removes an official that no game refers to.
 func (s *Store) DeleteOfficial(ctx context.Context, id int64) error {
-	s.refs.Lock()
-	defer s.refs.Unlock()
-	referrers, err := referrers(ctx, s, s.games, "game_id", "game", bson.D{{Key: "officials", Value: id}})
-	if err != nil {
-		return err
-	}
-	if len(referrers) > 0 {
-		return &InUseError{Kind: "official", ID: id, Referrers: referrers}
-	}
-	return s.officialEntity().delete(ctx, s, id)
+	return s.officialEntity().delete(ctx, s, id, func(ctx context.Context, _ models.Official) (func(), error) {
+		return nil, s.unreferenced(ctx, "official", id, s.games, "game_id", "game", bson.D{{Key: "officials", Value: id}})
+	})
 }
 
 // ---- players ----
@@ -279,9 +278,15 @@ func (s *Store) CreatePlayer(ctx context.Context, p models.Player) (models.Playe
 	if err := models.AsError(p.Check(models.Today())); err != nil {
 		return models.Player{}, err
 	}
-	s.refs.Lock()
-	defer s.refs.Unlock()
-	if err := s.checkGameRef(ctx, p.GameID); err != nil {
+	// Once begun, the pin, the insert and the release run to the end even
+	// if the client hangs up.
+	ctx = context.WithoutCancel(ctx)
+	pins, err := s.pinGame(ctx, p.GameID)
+	if err != nil {
+		return models.Player{}, err
+	}
+	defer pins.release(ctx)
+	if err := pins.fresh(fmt.Sprintf("player %d", p.PlayerID)); err != nil {
 		return models.Player{}, err
 	}
 	if err := s.playerEntity().insert(ctx, s, p.PlayerID, p, nil); err != nil {
@@ -290,18 +295,20 @@ func (s *Store) CreatePlayer(ctx context.Context, p models.Player) (models.Playe
 	return p, nil
 }
 
-func (s *Store) checkGameRef(ctx context.Context, gameID *int64) error {
+// pinGame pins the game a player refers to (none: nothing to pin), or
+// refuses a game that does not exist.
+func (s *Store) pinGame(ctx context.Context, gameID *int64) (*pinned, error) {
 	if gameID == nil {
-		return nil
+		return nil, nil
 	}
-	ok, err := s.gameEntity().exists(ctx, s, *gameID)
+	pins, missing, err := s.pinReferenced(ctx, s.games, "game", []int64{*gameID})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !ok {
-		return models.AsError([]models.FieldError{{Field: "game_id", Message: fmt.Sprintf("game %d does not exist", *gameID)}})
+	if len(missing) > 0 {
+		return nil, models.AsError([]models.FieldError{{Field: "game_id", Message: fmt.Sprintf("game %d does not exist", *gameID)}})
 	}
-	return nil
+	return pins, nil
 }
 
 // GetPlayer returns the player with id.
@@ -316,25 +323,25 @@ func (s *Store) ListPlayers(ctx context.Context, q ListQuery, fn func(models.Pla
 
 // UpdatePlayer applies a partial update and validates the result.
 func (s *Store) UpdatePlayer(ctx context.Context, id int64, p models.PlayerPatch) (models.Player, error) {
-	s.refs.Lock()
-	defer s.refs.Unlock()
-	return s.playerEntity().update(ctx, s, id, func(cur models.Player) (models.Player, error) {
+	return s.playerEntity().update(ctx, s, id, func(ctx context.Context, cur models.Player) (models.Player, func(), error) {
 		next := p.Apply(cur)
 		if err := models.AsError(next.Check(models.Today())); err != nil {
-			return models.Player{}, err
+			return models.Player{}, nil, err
 		}
-		if p.GameID.Set {
-			if err := s.checkGameRef(ctx, next.GameID); err != nil {
-				return models.Player{}, err
-			}
+		if !p.GameID.Set {
+			return next, nil, nil
 		}
-		return next, nil
+		pins, err := s.pinGame(ctx, next.GameID)
+		if err != nil {
+			return models.Player{}, nil, err
+		}
+		return next, func() { pins.release(ctx) }, nil
 	})
 }
 
 // DeletePlayer removes the player with id.
 func (s *Store) DeletePlayer(ctx context.Context, id int64) error {
-	return s.playerEntity().delete(ctx, s, id)
+	return s.playerEntity().delete(ctx, s, id, nil)
 }
 
 // ---- games ----
@@ -347,9 +354,13 @@ func (s *Store) CreateGame(ctx context.Context, g models.Game) (models.Game, err
 	if err := models.AsError(g.Check(models.Today())); err != nil {
 		return models.Game{}, err
 	}
-	s.refs.Lock()
-	defer s.refs.Unlock()
-	if err := s.checkOfficialRefs(ctx, g.Officials); err != nil {
+	ctx = context.WithoutCancel(ctx) // as in CreatePlayer
+	pins, err := s.pinOfficials(ctx, g.Officials)
+	if err != nil {
+		return models.Game{}, err
+	}
+	defer pins.release(ctx)
+	if err := pins.fresh(fmt.Sprintf("game %d", g.GameID)); err != nil {
 		return models.Game{}, err
 	}
 	if err := s.gameEntity().insert(ctx, s, g.GameID, g, nil); err != nil {
@@ -358,20 +369,22 @@ func (s *Store) CreateGame(ctx context.Context, g models.Game) (models.Game, err
 	return g, nil
 }
 
-func (s *Store) checkOfficialRefs(ctx context.Context, ids []int64) error {
-	var missing []models.FieldError
-	e := s.officialEntity()
-	for i, id := range ids {
-		ok, err := e.exists(ctx, s, id)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			missing = append(missing, models.FieldError{
-				Field: fmt.Sprintf("officials[%d]", i), Message: fmt.Sprintf("official %d does not exist", id)})
-		}
+// pinOfficials pins the officials a game refers to, or refuses the ones that
+// do not exist, each named by its place in the list.
+func (s *Store) pinOfficials(ctx context.Context, ids []int64) (*pinned, error) {
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return models.AsError(missing)
+	pins, missing, err := s.pinReferenced(ctx, s.officials, "official", ids)
+	if err != nil {
+		return nil, err
+	}
+	var errs []models.FieldError
+	for _, i := range missing {
+		errs = append(errs, models.FieldError{
+			Field: fmt.Sprintf("officials[%d]", i), Message: fmt.Sprintf("official %d does not exist", ids[i])})
+	}
+	return pins, models.AsError(errs)
 }
 
 // GetGame returns the game with id.
@@ -386,34 +399,136 @@ func (s *Store) ListGames(ctx context.Context, q ListQuery, fn func(models.Game)
 
 // UpdateGame applies a partial update and validates the result.
 func (s *Store) UpdateGame(ctx context.Context, id int64, p models.GamePatch) (models.Game, error) {
-	s.refs.Lock()
-	defer s.refs.Unlock()
-	return s.gameEntity().update(ctx, s, id, func(cur models.Game) (models.Game, error) {
+	return s.gameEntity().update(ctx, s, id, func(ctx context.Context, cur models.Game) (models.Game, func(), error) {
 		next := p.Apply(cur)
 		if err := models.AsError(next.Check(models.Today())); err != nil {
-			return models.Game{}, err
+			return models.Game{}, nil, err
 		}
-		if p.Officials != nil {
-			if err := s.checkOfficialRefs(ctx, next.Officials); err != nil {
-				return models.Game{}, err
-			}
+		if p.Officials == nil {
+			return next, nil, nil
 		}
-		return next, nil
+		pins, err := s.pinOfficials(ctx, next.Officials)
+		if err != nil {
+			return models.Game{}, nil, err
+		}
+		return next, func() { pins.release(ctx) }, nil
 	})
 }
 
 // DeleteGame removes a game that no player takes part in.
 func (s *Store) DeleteGame(ctx context.Context, id int64) error {
-	s.refs.Lock()
-	defer s.refs.Unlock()
-	referrers, err := referrers(ctx, s, s.players, "player_id", "player", bson.D{{Key: "game_id", Value: id}})
+	return s.gameEntity().delete(ctx, s, id, func(ctx context.Context, _ models.Game) (func(), error) {
+		return nil, s.unreferenced(ctx, "game", id, s.players, "player_id", "player", bson.D{{Key: "game_id", Value: id}})
+	})
+}
+
+// pinReferenced pins the records of kind (stored in coll) with ids, so that
+// none of them can be deleted before the pins are released, in any instance,
+// and returns the places in ids of those that do not exist (then nothing
+// stays pinned). See checkReferenced for why it holds.
+func (s *Store) pinReferenced(ctx context.Context, coll *mongo.Collection, kind string, ids []int64) (*pinned, []int, error) {
+	targets := make([]string, len(ids))
+	for i, id := range ids {
+		targets[i] = recordKey(kind, id)
+	}
+	deadline := time.Now().Add(s.waitLimit())
+	for n := 0; ; n++ {
+		pins, err := s.leases.pin(ctx, targets)
+		if err != nil {
+			return nil, nil, err
+		}
+		missing, busy, err := s.checkReferenced(ctx, coll, kind, ids)
+		if err == nil && busy < 0 && len(missing) == 0 {
+			return pins, nil, nil
+		}
+		pins.release(ctx)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case busy < 0:
+			return nil, missing, nil
+		case time.Now().After(deadline):
+			return nil, nil, &BusyError{What: fmt.Sprintf("%s %d", kind, ids[busy])}
+		}
+		// Being deleted: wait for the delete to end one way or the other.
+		if err := backoff(ctx, n); err != nil {
+			return nil, nil, unavailable("wait for "+kind, err)
+		}
+	}
+}
+
+// checkReferenced runs once the records of kind with ids are pinned. For
+// each, it reads the record's version v, then the claim on v, then the
+// version again. It returns the places of the records missing, and the place
+// of one being deleted or changed meanwhile (-1: none).
+//
+// Why this holds against a delete, which claims v, then reads the pins, then
+// deletes and releases its claim: if the delete read the pins before our pin
+// was stored, its claim was stored before our read of the claim. Then either
+// we see the claim (and wait), or the delete had already released it, so it
+// had already deleted the record, and the second read of the version finds
+// it gone. Otherwise the delete sees our pin and waits for it.
+func (s *Store) checkReferenced(ctx context.Context, coll *mongo.Collection, kind string, ids []int64) (missing []int, busy int, err error) {
+	for i, id := range ids {
+		v, found, err := storedVersion(ctx, s, coll, kind, id)
+		if err != nil {
+			return nil, -1, err
+		}
+		if !found {
+			missing = append(missing, i)
+			continue
+		}
+		claim, held, err := s.leases.findLease(ctx, claimID(kind, id, v))
+		if err != nil {
+			return nil, -1, err
+		}
+		if held && claim.Mode == modeDelete && !s.leases.isStale(claim) {
+			return nil, i, nil
+		}
+		again, found, err := storedVersion(ctx, s, coll, kind, id)
+		switch {
+		case err != nil:
+			return nil, -1, err
+		case !found:
+			missing = append(missing, i)
+		case again != v:
+			return nil, i, nil
+		}
+	}
+	return missing, -1, nil
+}
+
+// storedVersion reads the version of a record, or that it does not exist.
+func storedVersion(ctx context.Context, s *Store, coll *mongo.Collection, kind string, id int64) (int64, bool, error) {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	raw, err := coll.FindOne(ctx, bson.D{{Key: "_id", Value: docID(id)}},
+		options.FindOne().SetProjection(bson.D{{Key: versionField, Value: 1}})).Raw()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, unavailable("find "+kind, err)
+	}
+	return versionOf(raw), true, nil
+}
+
+// unreferenced runs under a delete's claim on kind/id: it waits until no
+// writer still pins the record, then refuses the delete with *InUseError if a
+// record of coll (filter) refers to it.
+func (s *Store) unreferenced(ctx context.Context, kind string, id int64, coll *mongo.Collection, idField, referrerKind string, filter bson.D) error {
+	name := fmt.Sprintf("%s %d", kind, id)
+	if err := s.leases.waitUnpinned(ctx, recordKey(kind, id), name, time.Now().Add(s.waitLimit())); err != nil {
+		return err
+	}
+	found, err := referrers(ctx, s, coll, idField, referrerKind, filter)
 	if err != nil {
 		return err
 	}
-	if len(referrers) > 0 {
-		return &InUseError{Kind: "game", ID: id, Referrers: referrers}
+	if len(found) > 0 {
+		return &InUseError{Kind: kind, ID: id, Referrers: found}
 	}
-	return s.gameEntity().delete(ctx, s, id)
+	return nil
 }
 
 // maxReferrers bounds how many referrers a conflict names.

@@ -7,7 +7,6 @@ package repository
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -51,15 +50,14 @@ type Store struct {
 	officials *mongo.Collection
 	players   *mongo.Collection
 	games     *mongo.Collection
-	claims    *mongo.Collection // see claim
+	claims    *mongo.Collection // the leases: see lease.go
 	// idempotency keeps the answers to requests sent with an Idempotency-Key.
 	idempotency *mongo.Collection
 
-	// refs serializes the writes that create or remove references between
-	// records (player→game, game→officials). MongoDB's embedded stand-in has
-	// no transactions, so within one instance this lock is what keeps a
-	// delete from racing an insert that refers to the deleted record.
-	refs sync.Mutex
+	// leases coordinate the writes whose rules span several documents
+	// (references, the last admin) across every instance sharing the
+	// database: lease.go, docs/concurrency.md.
+	leases *leases
 }
 
 // Open connects to uri. It does not wait for the server: the first call, or
@@ -86,7 +84,7 @@ func Open(uri string, opts Options, hasher PasswordHasher) (*Store, error) {
 		return nil, fmt.Errorf("connect to MongoDB: %w", err)
 	}
 	db := client.Database(opts.Database)
-	return &Store{
+	s := &Store{
 		client:      client,
 		db:          db,
 		timeout:     opts.Timeout,
@@ -97,7 +95,9 @@ func Open(uri string, opts Options, hasher PasswordHasher) (*Store, error) {
 		games:       db.Collection(GameCollection),
 		claims:      db.Collection(VersionClaimCollection),
 		idempotency: db.Collection(IdempotencyCollection),
-	}, nil
+	}
+	s.leases = &leases{table: newLeaseTable(s.claims), stale: LeaseStale(opts.Timeout), call: s.call}
+	return s, nil
 }
 
 // Close disconnects from the database.

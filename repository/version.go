@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
 // Every stored record carries a version in the field "version" that changes
@@ -22,11 +21,16 @@ const versionField = "version"
 // VersionClaimCollection holds one document per write in progress. See claim.
 const VersionClaimCollection = "_version_claims"
 
-// claimStale is how old a claim must be before another writer may take it
-// over: its writer died between claim and release, or the driver gave up on
-// the insert after the database had done it. A claim is held for three
-// database calls of at most the store's timeout each.
-func (s *Store) claimStale() time.Duration { return max(4*s.timeout, 2*time.Second) }
+// LeaseStale is how old a lease (a claim, a pin, the admins' lock) must be
+// before another instance may take it over: its holder died, or the driver
+// gave up on the insert after the database had done it. A holder writes only
+// during the first half of it, within a few database calls of at most the
+// store's timeout each.
+func LeaseStale(dbTimeout time.Duration) time.Duration { return max(4*dbTimeout, 2*time.Second) }
+
+// waitLimit bounds how long a write waits for other writers of the same
+// records before it gives up with ErrBusy (503 with Retry-After).
+func (s *Store) waitLimit() time.Duration { return s.timeout }
 
 // PreconditionFailedError says the record is no longer at the version the
 // writer read: someone else changed or deleted it in between.
@@ -117,7 +121,10 @@ func versionOf(raw bson.Raw) int64 {
 }
 
 // claim makes the caller the only writer that may move record kind/id away
-// from version from, in every instance sharing the database.
+// from version from, in every instance sharing the database: an exclusive
+// lease (lease.go) with the _id "<kind>:<id>:<version>". mode is modeWrite
+// or modeDelete; a delete's claim also stops new references to the record
+// (pinReferenced).
 //
 // Why not a filter on version in the update itself: the embedded FerretDB
 // (SQLite backend) evaluates every filter but _id equality in Go, between a
@@ -125,52 +132,22 @@ func versionOf(raw bson.Raw) int64 {
 // filtered on the same version both match and both write (a lost update;
 // the concurrency test shows it). Its unique _id, however, is SQLite's
 // primary key: of several inserts of the same _id exactly one succeeds.
-// A claim is such an insert. Holding it, the writer reads, checks and
-// writes; release deletes it. With MongoDB the claim is redundant with the
-// filtered update but harmless.
+// The writes under a claim are filtered on _id alone: FerretDB pushes a
+// filter down to SQLite's primary key only when _id is all it holds (with
+// the version too, every write would scan the collection), and the claim is
+// the guarantee (lease.go: a holder writes only within half the stale age).
 //
-// It answers false when another writer holds the claim from the same
-// version: that writer will move the record on, so the caller's version is
-// as good as stale.
-func (s *Store) claim(ctx context.Context, kind string, id, from int64) (release func(), ok bool, err error) {
-	key := kind + ":" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(from, 10)
-	for attempt := 0; attempt < 2; attempt++ {
-		cctx, cancel := s.call(ctx)
-		_, err = s.claims.InsertOne(cctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: time.Now().UTC()}})
-		cancel()
-		if err == nil {
-			return func() {
-				// The write is done (or failed): the claim must go even
-				// when the request was cancelled meanwhile.
-				dctx, cancel := s.call(context.WithoutCancel(ctx))
-				defer cancel()
-				_, _ = s.claims.DeleteOne(dctx, bson.D{{Key: "_id", Value: key}})
-			}, true, nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return nil, false, unavailable("claim "+kind, err)
-		}
-		// Taken. Take it over only if its writer is long gone.
-		var held struct {
-			At time.Time `bson:"at"`
-		}
-		fctx, cancel := s.call(ctx)
-		ferr := s.claims.FindOne(fctx, bson.D{{Key: "_id", Value: key}}).Decode(&held)
-		if ferr == nil && time.Since(held.At) > s.claimStale() {
-			_, ferr = s.claims.DeleteOne(fctx, bson.D{{Key: "_id", Value: key}, {Key: "at", Value: held.At}})
-			cancel()
-			if ferr == nil {
-				continue
-			}
-		}
-		cancel()
-		if ferr != nil && !errors.Is(ferr, mongo.ErrNoDocuments) {
-			return nil, false, unavailable("claim "+kind, ferr)
-		}
-		if errors.Is(ferr, mongo.ErrNoDocuments) {
-			continue // released meanwhile: try again
-		}
-		return nil, false, nil
-	}
-	return nil, false, nil
+// It returns the holder's lease, without error, when another writer holds
+// the claim.
+func (s *Store) claim(ctx context.Context, kind string, id, from int64, mode string) (*heldLease, *leaseDoc, error) {
+	return s.leases.tryAcquire(ctx, claimID(kind, id, from), mode, recordKey(kind, id))
 }
+
+// claimID is the _id of the claim on kind/id at version v.
+func claimID(kind string, id, v int64) string {
+	return kind + ":" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(v, 10)
+}
+
+// recordKey names a record in leases: "game:3".
+func recordKey(kind string, id int64) string { return kind + ":" + strconv.FormatInt(id, 10) }
+

@@ -32,6 +32,7 @@ func TestStack(t *testing.T) {
 		{"registered in eureka", testRegistered},
 		{"image", testImage},
 		{"scale to three", testScale},
+		{"invariants across three instances", testInvariants},
 		{"mongo restart", testMongoRestart},
 		{"sigterm", testSigterm},
 		{"volume", testVolume},

@@ -293,9 +293,15 @@ func (a *App) storeFailure(w http.ResponseWriter, r *http.Request, err error, us
 	switch {
 	case errors.Is(err, repository.ErrNotFound):
 		a.errorPage(w, r, http.StatusNotFound, "Not found", "That record does not exist (any more).", user)
+	case errors.Is(err, repository.ErrLastAdmin):
+		a.errorPage(w, r, http.StatusConflict, "The last admin",
+			"This login is the last admin: it cannot be deleted. Make another login admin first.", user)
 	case errors.Is(err, repository.ErrUnavailable) && httpstatus.ClientGone(r.Context()):
 		// Nobody reads it: the status is for the logs and metrics.
 		w.WriteHeader(httpstatus.ClientClosedRequest)
+	case errors.Is(err, repository.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		a.errorPage(w, r, http.StatusServiceUnavailable, "Busy", "Other changes to the same records are being saved. Please try again in a moment.", user)
 	case errors.Is(err, repository.ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		a.errorPage(w, r, http.StatusServiceUnavailable, "Database unavailable", "The database is not answering. Please try again in a moment.", user)
