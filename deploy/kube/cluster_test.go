@@ -257,9 +257,9 @@ func (c *cluster) testValues(t testing.TB) map[string]any {
 		"eureka":       map[string]any{"image": img(eurekaRepo, eurekaTag)},
 		"jaeger":       map[string]any{"image": img(jaegerRepo, jaegerTag)},
 		// The Eureka image has a shell and curl (the test pod uses wget or
-		// curl). Not the nodes' osms-kube/busybox: as uid 65534 (the test
-		// pod's, Pod Security restricted) its sh dies with a segmentation
-		// fault there.
+		// curl). The nodes' osms-kube/busybox crashed there, which was its
+		// wget's -T (Debian's busybox-static 1.35.0), since replaced by
+		// `timeout 10 wget`; the Eureka image stays, as tested.
 		"tests":   map[string]any{"image": img(eurekaRepo, eurekaTag)},
 		"config":  map[string]any{"AUTH_ENABLED": "true", "ADMIN_USERNAME": adminUser},
 		"secrets": map[string]any{"existingSecret": "osms-test-secrets"},
