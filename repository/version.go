@@ -150,4 +150,3 @@ func claimID(kind string, id, v int64) string {
 
 // recordKey names a record in leases: "game:3".
 func recordKey(kind string, id int64) string { return kind + ":" + strconv.FormatInt(id, 10) }
-
