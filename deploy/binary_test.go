@@ -24,6 +24,7 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/osms/sports-service/internal/testenv"
 )
 
 // The deployment target is an image under 30 MB. The image is scratch with
@@ -75,7 +76,7 @@ func imageBinary(t testing.TB) string {
 
 func buildImage(t testing.TB) string {
 	ctxDir := filepath.Join(buildDir(t), "context")
-	copyBuildContext(t, repoRoot(t), ctxDir)
+	copyBuildContext(t, testenv.RepoRoot(t), ctxDir)
 
 	res, err := parser.Parse(bytes.NewReader(readRoot(t, "Dockerfile")))
 	if err != nil {
@@ -128,7 +129,7 @@ func buildApp(t testing.TB) string {
 	ldflags := fmt.Sprintf("-X main.version=%s -X main.commit=%s -X main.buildTime=%s",
 		buildArgs["VERSION"], buildArgs["COMMIT"], buildArgs["BUILD_TIME"])
 	cmd := exec.Command("go", "build", "-ldflags", ldflags, "-o", out, ".")
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testenv.RepoRoot(t)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}

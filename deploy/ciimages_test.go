@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/osms/sports-service/internal/testenv"
 )
 
 // TestCINginxTemplateStep: the CI nginx image's copy of the official image's
@@ -40,7 +42,7 @@ func TestCINginxTemplateStep(t *testing.T) {
 			vars[name] = env(gw, name)
 		}
 	}
-	cmd := exec.Command("sh", filepath.Join(repoRoot(t), ".ci/images/nginx/20-envsubst-on-templates.sh"))
+	cmd := exec.Command("sh", filepath.Join(testenv.RepoRoot(t), ".ci/images/nginx/20-envsubst-on-templates.sh"))
 	cmd.Env = environ
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("template step: %v\n%s", err, out)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/osms/sports-service/internal/testenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -24,7 +25,7 @@ import (
 // .env does not change what is tested.
 func loadCompose(t *testing.T, envFile string) *types.Project {
 	t.Helper()
-	return loadProject(t, repoRoot(t), nil, cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
+	return loadProject(t, testenv.RepoRoot(t), nil, cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
 }
 
 // loadProject loads dir/docker-compose.yaml, followed by the override files
@@ -172,7 +173,7 @@ func TestComposeServices(t *testing.T) {
 
 	t.Run("app", func(t *testing.T) {
 		s := service(t, p, "app")
-		if s.Build == nil || s.Build.Context != repoRoot(t) {
+		if s.Build == nil || s.Build.Context != testenv.RepoRoot(t) {
 			t.Errorf("build = %+v, want the repository root (.)", s.Build)
 		}
 		for _, arg := range []string{"VERSION", "COMMIT", "BUILD_TIME"} {
@@ -251,7 +252,7 @@ func TestComposeServices(t *testing.T) {
 			t.Errorf("ports = %v, want 8080:8080 (the book's gateway port)", got)
 		}
 		if !slices.ContainsFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool {
-			return v.Source == filepath.Join(repoRoot(t), "nginx.conf") &&
+			return v.Source == filepath.Join(testenv.RepoRoot(t), "nginx.conf") &&
 				strings.HasPrefix(v.Target, "/etc/nginx/templates/") && strings.HasSuffix(v.Target, ".conf.template") && v.ReadOnly
 		}) {
 			t.Errorf("volumes %+v: want ./nginx.conf read-only at /etc/nginx/templates/*.conf.template", s.Volumes)
@@ -327,7 +328,7 @@ func TestComposeServices(t *testing.T) {
 				} `yaml:"dns_sd_configs"`
 			} `yaml:"scrape_configs"`
 		}
-		b, err := os.ReadFile(filepath.Join(repoRoot(t), "observability/prometheus/prometheus.yml"))
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "observability/prometheus/prometheus.yml"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -372,7 +373,7 @@ func TestComposeServices(t *testing.T) {
 
 	t.Run("eureka", func(t *testing.T) {
 		s := service(t, p, "eureka")
-		if s.Build == nil || s.Build.Context != filepath.Join(repoRoot(t), "registry") {
+		if s.Build == nil || s.Build.Context != filepath.Join(testenv.RepoRoot(t), "registry") {
 			t.Errorf("build = %+v, want ./registry", s.Build)
 		}
 		if got := published(s); !slices.Contains(got, "8761:8761/tcp") {
@@ -402,7 +403,7 @@ func TestComposeInterpolation(t *testing.T) {
 
 	// Copying .env.example to .env changes none of the app's compose values.
 	defaults := service(t, loadCompose(t, writeEnvFile(t, "# empty")), "app")
-	copied := service(t, loadCompose(t, filepath.Join(repoRoot(t), ".env.example")), "app")
+	copied := service(t, loadCompose(t, filepath.Join(testenv.RepoRoot(t), ".env.example")), "app")
 	for name := range defaults.Environment {
 		if env(copied, name) != env(defaults, name) {
 			t.Errorf("with .env = .env.example: %s=%q, want compose's %q (leave it empty in .env.example)",
@@ -419,7 +420,7 @@ func TestComposeInterpolation(t *testing.T) {
 func loadComposeWithDotEnv(t *testing.T, lines ...string) *types.Project {
 	t.Helper()
 	dir := t.TempDir()
-	compose, err := os.ReadFile(filepath.Join(repoRoot(t), "docker-compose.yaml"))
+	compose, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docker-compose.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +513,7 @@ func TestComposeCIOverride(t *testing.T) {
 	const override = ".ci/compose.local-images.yaml"
 	envFile := writeEnvFile(t, "# empty")
 	base := loadCompose(t, envFile)
-	merged := loadProject(t, repoRoot(t), []string{override},
+	merged := loadProject(t, testenv.RepoRoot(t), []string{override},
 		cli.WithEnvFiles(envFile), cli.WithDotEnv, cli.WithoutEnvironmentResolution)
 
 	// grafana keeps its image: .ci/stack.sh does not start it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/osms/sports-service/config"
 	"github.com/osms/sports-service/discovery"
+	"github.com/osms/sports-service/internal/testenv"
 	"github.com/osms/sports-service/metrics"
 	"github.com/osms/sports-service/telemetry"
 )
@@ -49,7 +50,7 @@ func TestConfigurationDoc(t *testing.T) {
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, def, strings.ReplaceAll(v.Help, "|", "\\|"))
 		}
 	}
-	path := filepath.Join(repoRoot(t), "docs", "configuration.md")
+	path := filepath.Join(testenv.RepoRoot(t), "docs", "configuration.md")
 	if os.Getenv("UPDATE_GOLDEN") != "" {
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)

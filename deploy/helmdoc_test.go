@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/osms/sports-service/internal/testenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -88,7 +89,7 @@ func TestChartValuesDoc(t *testing.T) {
 	b.WriteString("\n" + valuesTableEnd)
 	table := b.String()
 
-	path := filepath.Join(repoRoot(t), "docs", "kubernetes.md")
+	path := filepath.Join(testenv.RepoRoot(t), "docs", "kubernetes.md")
 	text, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

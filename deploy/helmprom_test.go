@@ -100,7 +100,7 @@ func podTargets(name string, tmpl corev1.PodTemplateSpec, ip string) []map[strin
 // service serves its metrics on. (Debian's Prometheus has no Kubernetes
 // discovery; deploy/kube runs the job in it on a real cluster's pods.)
 func TestPrometheusKubernetesJob(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "observability", "prometheus", "kubernetes.yml"))
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "observability", "prometheus", "kubernetes.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPrometheusKubernetesJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range cfg.RuleFiles {
-		if _, err := os.Stat(filepath.Join(repoRoot(t), "observability", "prometheus", r)); err != nil {
+		if _, err := os.Stat(filepath.Join(testenv.RepoRoot(t), "observability", "prometheus", r)); err != nil {
 			t.Errorf("rule file %s: %v", r, err)
 		}
 	}

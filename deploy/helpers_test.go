@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/osms/sports-service/internal/testenv"
@@ -20,20 +19,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// repoRoot is the module root, where the deployment files live.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test source")
-	}
-	return filepath.Dir(filepath.Dir(file))
-}
-
 // readRoot returns the contents of a file at the repository root.
 func readRoot(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), name))
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), name))
 	if err != nil {
 		t.Fatal(err)
 	}

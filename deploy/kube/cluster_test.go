@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -47,24 +46,8 @@ type cluster struct {
 	storageClass string
 }
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test source")
-	}
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
-
 func chartDir(t testing.TB) string {
-	return filepath.Join(repoRoot(t), "deploy", "helm", "sports-service")
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	return filepath.Join(testenv.RepoRoot(t), "deploy", "helm", "sports-service")
 }
 
 // connect finds the cluster and makes this run's namespace; the cleanup
@@ -72,9 +55,9 @@ func envOr(name, def string) string {
 func connect(t *testing.T) *cluster {
 	t.Helper()
 	c := &cluster{
-		kubectlBin: envOr("KUBECTL", "kubectl"),
+		kubectlBin: testenv.EnvOr("KUBECTL", "kubectl"),
 		helmBin:    testenv.Helm(t),
-		appImage:   envOr("KUBE_APP_IMAGE", "osms/sports-service:dev"),
+		appImage:   testenv.EnvOr("KUBE_APP_IMAGE", "osms/sports-service:dev"),
 		nodes:      strings.Fields(os.Getenv("KUBE_NODES")),
 		sockets:    strings.Fields(os.Getenv("KUBE_CONTAINERD_SOCKETS")),
 		images:     strings.Fields(os.Getenv("KUBE_IMAGE_TAGS")),
@@ -110,7 +93,7 @@ func (c *cluster) run(t testing.TB, timeout time.Duration, stdin []byte, name st
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testenv.RepoRoot(t)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -274,7 +257,7 @@ const adminUser = "kube-admin"
 // directory (the nodes share the host's file system).
 func (c *cluster) prepareStorage(t testing.TB) {
 	t.Helper()
-	base := envOr("KUBE_STATE_DIR", os.TempDir())
+	base := testenv.EnvOr("KUBE_STATE_DIR", os.TempDir())
 	c.storageDir = filepath.Join(base, "volumes", c.ns)
 	if err := os.MkdirAll(c.storageDir, 0o755); err != nil {
 		t.Fatal(err)

@@ -85,7 +85,7 @@ func testPrometheus(t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	b, err := os.ReadFile(filepath.Join(root, "observability", "prometheus", "kubernetes.yml"))
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -106,14 +105,14 @@ func connect(t *testing.T) *stack {
 		testenv.RequireOrSkip(t, fmt.Sprintf("the Docker Compose v2 plugin (docker compose): %v: %s", err, out))
 	}
 	s := &stack{
-		root:    repoRoot(t),
-		project: envOr("STACK_PROJECT", "osms"),
+		root:    testenv.RepoRoot(t),
+		project: testenv.EnvOr("STACK_PROJECT", "osms"),
 		envFile: os.Getenv("STACK_ENV_FILE"),
 		jaeger:  testenv.JaegerAt(jaegerURL),
 		eureka:  testenv.EurekaAt(eurekaURL),
 		http:    &http.Client{Timeout: 30 * time.Second},
 	}
-	for _, f := range strings.Split(envOr("STACK_COMPOSE_FILES", "docker-compose.yaml"), ":") {
+	for _, f := range strings.Split(testenv.EnvOr("STACK_COMPOSE_FILES", "docker-compose.yaml"), ":") {
 		if f != "" && !filepath.IsAbs(f) {
 			f = filepath.Join(s.root, f)
 		}
@@ -138,23 +137,6 @@ func connect(t *testing.T) *stack {
 	return s
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// repoRoot is the module root, where docker-compose.yaml lives.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test source")
-	}
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
-
 // dockerOut runs the docker CLI in the repository root and returns its
 // standard output (standard error too when it fails). Every call has a
 // deadline: a wedged engine fails the test instead of hanging it.
@@ -163,7 +145,7 @@ func dockerOut(t testing.TB, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), upTimeout+time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Dir = repoRoot(t)
+	cmd.Dir = testenv.RepoRoot(t)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -404,6 +404,25 @@ func cacheDir() (string, error) {
 	return filepath.Join(home, ".cache", "sports-service"), nil
 }
 
+// RepoRoot is the module root (the folder with go.mod), where the
+// deployment files live.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// EnvOr is the environment variable name, or def when it is unset or empty.
+func EnvOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
 // repoRoot walks up from the working directory (a package's folder under
 // go test) to the folder with go.mod.
 func repoRoot() (string, error) {
