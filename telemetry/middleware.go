@@ -1,6 +1,9 @@
 package telemetry
 
 import (
+	"encoding/hex"
+	"unsafe"
+
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/gin-gonic/gin/otelgin"
 	"go.opentelemetry.io/otel/attribute"
@@ -76,15 +79,19 @@ func annotateServerSpan(c *gin.Context) {
 // (the incoming one, if any) and a span id, and the incoming baggage.
 func spanContextOnly(p *Provider) gin.HandlerFunc {
 	tracer := p.TracerProvider().Tracer(instrumentationName)
+	// Made once: the option boxed on every request was an allocation.
+	serverSpan := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		if h := c.Request.Header; len(h["Traceparent"]) > 0 || len(h["Baggage"]) > 0 {
 			ctx = p.propagator.Extract(ctx, propagation.HeaderCarrier(h))
 		}
-		ctx, span := tracer.Start(ctx, "", trace.WithSpanKind(trace.SpanKindServer))
+		ctx, span := tracer.Start(ctx, "", serverSpan...)
 		defer span.End()
 		c.Request = c.Request.WithContext(ctx)
-		c.Header(HeaderTraceID, span.SpanContext().TraceID().String())
+		// HeaderTraceID is canonical already: no Set, which would
+		// canonicalise it again.
+		c.Writer.Header()[HeaderTraceID] = traceIDHeader(span.SpanContext().TraceID())
 		c.Next()
 	}
 }
@@ -98,4 +105,17 @@ func spanName(c *gin.Context) string {
 	}
 	// A client-chosen method must not mint span names either.
 	return httpmethod.Normalize(c.Request.Method) + " " + route
+}
+
+// traceIDHeader is the header value of id: the hex digits and the value
+// slice in one allocation instead of two, since every request makes one.
+func traceIDHeader(id trace.TraceID) []string {
+	v := new(struct {
+		digits [2 * len(trace.TraceID{})]byte
+		value  [1]string
+	})
+	hex.Encode(v.digits[:], id[:])
+	// The digits are never written again, and the string keeps v alive.
+	v.value[0] = unsafe.String(&v.digits[0], len(v.digits))
+	return v.value[:]
 }
