@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"encoding/hex"
 	"unsafe"
 
@@ -60,40 +61,73 @@ func Middleware(serviceName string, p *Provider) gin.HandlersChain {
 	// otelgin starts the span and runs the rest of the chain; the next
 	// handler therefore sees the span while the response headers are still
 	// writable.
-	return gin.HandlersChain{traced, annotateServerSpan}
+	if p.sampler == nil {
+		return gin.HandlersChain{traced, annotateServerSpan}
+	}
+	return gin.HandlersChain{sampledFirst(p, traced), annotateServerSpan}
 }
 
 // annotateServerSpan adds what otelgin does not know to its server span.
 func annotateServerSpan(c *gin.Context) {
 	span := trace.SpanFromContext(c.Request.Context())
-	if sc := span.SpanContext(); sc.HasTraceID() {
-		c.Header(HeaderTraceID, sc.TraceID().String())
+	h := c.Writer.Header()
+	// An unsampled request's trace id is set already (serveUnsampled).
+	if sc := span.SpanContext(); sc.HasTraceID() && len(h[HeaderTraceID]) == 0 {
+		h[HeaderTraceID] = traceIDHeader(sc.TraceID())
 	}
-	if id := c.Writer.Header().Get(HeaderRequestID); id != "" && span.IsRecording() {
-		span.SetAttributes(AttributeRequestID.String(id))
+	if id := h[canonicalRequestIDHeader]; len(id) > 0 && id[0] != "" && span.IsRecording() {
+		span.SetAttributes(AttributeRequestID.String(id[0]))
 	}
 	c.Next()
 }
 
+// canonicalRequestIDHeader is HeaderRequestID as net/http stores it: looked
+// up directly, it is not canonicalised (an allocation) on every request.
+const canonicalRequestIDHeader = "X-Request-Id"
+
 // spanContextOnly gives each request a non-recording server span: a trace id
 // (the incoming one, if any) and a span id, and the incoming baggage.
 func spanContextOnly(p *Provider) gin.HandlerFunc {
-	tracer := p.TracerProvider().Tracer(instrumentationName)
-	// Made once: the option boxed on every request was an allocation.
-	serverSpan := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
-	return func(c *gin.Context) {
-		ctx := c.Request.Context()
-		if h := c.Request.Header; len(h["Traceparent"]) > 0 || len(h["Baggage"]) > 0 {
-			ctx = p.propagator.Extract(ctx, propagation.HeaderCarrier(h))
-		}
-		ctx, span := tracer.Start(ctx, "", serverSpan...)
-		defer span.End()
-		c.Request = c.Request.WithContext(ctx)
-		// HeaderTraceID is canonical already: no Set, which would
-		// canonicalise it again.
-		c.Writer.Header()[HeaderTraceID] = traceIDHeader(span.SpanContext().TraceID())
-		c.Next()
+	unsampled := newUnsampledServer(p)
+	return func(c *gin.Context) { unsampled.serve(c, p.incomingContext(c)) }
+}
+
+// incomingContext is the request's context with the trace and baggage its
+// headers carry, if any.
+func (p *Provider) incomingContext(c *gin.Context) context.Context {
+	ctx := c.Request.Context()
+	if h := c.Request.Header; len(h["Traceparent"]) > 0 || len(h["Baggage"]) > 0 {
+		ctx = p.propagator.Extract(ctx, propagation.HeaderCarrier(h))
 	}
+	return ctx
+}
+
+// unsampledServer starts the non-recording server spans of the requests that
+// nobody records.
+type unsampledServer struct {
+	tracer trace.Tracer
+	// options are made once: the option boxed on every request was an
+	// allocation.
+	options []trace.SpanStartOption
+}
+
+func newUnsampledServer(p *Provider) unsampledServer {
+	return unsampledServer{
+		tracer:  p.TracerProvider().Tracer(instrumentationName),
+		options: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)},
+	}
+}
+
+// serve runs the rest of the chain under a server span started in ctx,
+// which the sampler does not record, and returns its trace id to the client.
+func (u unsampledServer) serve(c *gin.Context, ctx context.Context) {
+	ctx, span := u.tracer.Start(ctx, "", u.options...)
+	defer span.End()
+	c.Request = c.Request.WithContext(ctx)
+	// HeaderTraceID is canonical already: no Set, which would canonicalise
+	// it again.
+	c.Writer.Header()[HeaderTraceID] = traceIDHeader(span.SpanContext().TraceID())
+	c.Next()
 }
 
 // spanName uses the route template, never the raw path, so span names stay
