@@ -46,7 +46,7 @@ func TestTrivialRouteAllocs(t *testing.T) {
 		what  string
 	}{
 		{layerServiceDefault, "metrics, access log, tracing none (the service's default)"},
-		{layerTracingOff, "tracing through otelgin, nothing sampled"},
+		{layerTracingOff, "tracing to an exporter, nothing sampled"},
 	}
 	for _, c := range cases {
 		t.Run(c.layer, func(t *testing.T) {

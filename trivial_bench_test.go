@@ -4,9 +4,10 @@ package main
 // layers of the service, in-process (ServeHTTP, no socket): bare Gin
 // answering the same bytes, then the service's router with its own
 // middleware and the access log (JSON to io.Discard), then with gin-metrics,
-// then with tracing: exporter none (the service's default), then otelgin
-// with nothing sampled, 10 % and everything sampled (exported by the stdout
-// exporter to io.Discard on the batch goroutine). The differences between
+// then with tracing: exporter none (the service's default), then an
+// exporter with nothing sampled, 10 % and everything sampled (otelgin's
+// spans, exported by the stdout exporter to io.Discard on the batch
+// goroutine). The differences between
 // neighbouring lines are what each layer costs a request; the middleware
 // one by one are in handlers' BenchmarkMiddlewareLayers:
 //
@@ -122,7 +123,7 @@ func trivialRouteLayers(tb testing.TB) []trivialLayer {
 		{"+ metrics", router(monitor.Use)},
 		// The service's default configuration (TRACING_EXPORTER=none).
 		{layerServiceDefault, router(monitor.Use, tracing(map[string]string{"TRACING_EXPORTER": "none"}))},
-		// otelgin builds its attributes before the sampler decides.
+		// An exporter, so the sampler decides; otelgin runs for the sampled.
 		{layerTracingOff, router(monitor.Use, tracing(map[string]string{"TRACING_EXPORTER": "stdout", "OTEL_TRACES_SAMPLER": "always_off"}))},
 		{"+ tracing 10%", router(monitor.Use, tracing(map[string]string{"TRACING_EXPORTER": "stdout", "OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}))},
 		{"+ tracing 100%", router(monitor.Use, tracing(map[string]string{"TRACING_EXPORTER": "stdout", "OTEL_TRACES_SAMPLER": "always_on"}))},
