@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/osms/sports-service/internal/clientip"
 )
 
 // RequestIDHeader carries the request id in and out.
@@ -120,22 +120,9 @@ func accessLog(log AccessLog) gin.HandlerFunc {
 			Duration: time.Since(start),
 			BytesIn:  max(c.Request.ContentLength, 0),
 			BytesOut: max(c.Writer.Size(), 0),
-			ClientIP: clientIP(c),
+			ClientIP: clientip.Of(c),
 		})
 	}
-}
-
-// clientIP is gin's ClientIP, which trusts X-Forwarded-For and X-Real-IP
-// only from the configured proxies, without its address parsing when neither
-// header is present and the peer's address is therefore the answer.
-func clientIP(c *gin.Context) string {
-	h := c.Request.Header
-	if len(h["X-Forwarded-For"]) == 0 && len(h["X-Real-Ip"]) == 0 {
-		if host, _, err := net.SplitHostPort(c.Request.RemoteAddr); err == nil {
-			return host
-		}
-	}
-	return c.ClientIP()
 }
 
 // recoverPanics turns a panic into a 500 problem and a log line with the

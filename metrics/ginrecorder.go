@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/osms/sports-service/internal/clientip"
 	"github.com/penglongli/gin-metrics/bloom"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -136,7 +137,7 @@ func (r *requestRecorder) record(c *gin.Context) {
 
 	req := c.Request
 	r.requests.Inc()
-	r.countVisitor(c.ClientIP())
+	r.countVisitor(clientip.Of(c))
 	key := routeKey{route: c.FullPath(), method: req.Method, status: c.Writer.Status()}
 	series := r.seriesOf(key)
 	series.requests.Inc()
@@ -166,7 +167,9 @@ func (r *requestRecorder) seriesOf(key routeKey) *routeSeries {
 }
 
 // countVisitor counts ip in gin_request_uv_total the first time the filter
-// sees it, as gin-metrics does (an empty ip every time, as there).
+// sees it, as gin-metrics does (an empty ip every time, as there). The ip is
+// gin's ClientIP, as there, without gin's parsing of the peer's address
+// (clientip.Of).
 func (r *requestRecorder) countVisitor(ip string) {
 	r.visitorsMu.Lock()
 	defer r.visitorsMu.Unlock()
