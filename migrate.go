@@ -190,10 +190,18 @@ func openSide(ctx context.Context, cfg config.Config, endpoint, role string, std
 func uriPasswords(uris ...string) []string {
 	var out []string
 	for _, s := range uris {
-		if u, err := url.Parse(s); err == nil && u.User != nil {
-			if p, ok := u.User.Password(); ok && p != "" {
-				out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
+		u, err := url.Parse(s)
+		if err != nil {
+			// Unparsable: all between the scheme and the last @ may be secret.
+			if _, rest, ok := strings.Cut(s, "://"); ok {
+				if i := strings.LastIndex(rest, "@"); i > 0 {
+					out = append(out, rest[:i])
+				}
 			}
+			continue
+		}
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
 		}
 	}
 	return out

@@ -39,9 +39,10 @@ type Options struct {
 	// dropped on the target too (what they held referred to the replaced
 	// documents).
 	Discard []string
-	// BatchDocuments and BatchBytes bound one batch (default 1,000
-	// documents, 8 MiB): what is read from the source before it is
-	// written to the target.
+	// BatchDocuments and BatchBytes bound one batch, what is read from
+	// the source before it is written to the target: it ends at
+	// BatchDocuments documents (default 1,000) or with the document that
+	// brings it to BatchBytes (default 8 MiB).
 	BatchDocuments int
 	BatchBytes     int
 	// CallTimeout bounds each database call: one batch read or written, a
