@@ -3,6 +3,7 @@ package dbcopy_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -85,23 +86,11 @@ func TestBatches(t *testing.T) {
 			if len(counts) != 1 || counts[0] != (dbcopy.Count{Collection: "a", Documents: 5}) {
 				t.Errorf("counts %v, want a: 5", counts)
 			}
-			if !equal(rec.sizes, tt.wantSizes) {
+			if !slices.Equal(rec.sizes, tt.wantSizes) {
 				t.Errorf("inserts of %v documents, want %v", rec.sizes, tt.wantSizes)
 			}
 		})
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestRefusalWritesNothing: a document in the last collection of the list
