@@ -151,7 +151,7 @@ func openSide(ctx context.Context, cfg config.Config, endpoint, role string, std
 	if endpoint == embedded {
 		describe = "the embedded database in " + cfg.DataDir
 		if !embeddeddb.Available {
-			return nil, nil, embeddeddb.ErrNotBuiltIn
+			return nil, nil, fmt.Errorf("%s: this binary was built without the embedded database (tag noembed): run migrate from one built without it (go build .)", role)
 		}
 		if role == "source" {
 			if _, err := os.Stat(cfg.DataDir); err != nil {
