@@ -116,6 +116,13 @@ func copyDatabase(ctx context.Context, cfg config.Config, from, to string, opts 
 		total += c.Documents
 		fmt.Fprintf(stdout, "%s: %d documents\n", c.Collection, c.Documents)
 	}
+	lastProgress := time.Now()
+	opts.Progress = func(c dbcopy.Count) {
+		if time.Since(lastProgress) >= progressEvery {
+			lastProgress = time.Now()
+			fmt.Fprintf(stdout, "%s: %d documents so far\n", c.Collection, c.Documents)
+		}
+	}
 	db := func(s *side) *mongo.Database { return s.store.Client().Database(cfg.Database) }
 	if _, err := dbcopy.Copy(ctx, db(src), db(dst), opts); err != nil {
 		if errors.Is(err, dbcopy.ErrTargetNotEmpty) {
@@ -131,6 +138,9 @@ func copyDatabase(ctx context.Context, cfg config.Config, from, to string, opts 
 		total, len(opts.Collections), time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// progressEvery is how often a long copy reports how far it got.
+const progressEvery = 10 * time.Second
 
 // side is one end of the copy.
 type side struct {

@@ -51,6 +51,8 @@ type Options struct {
 	// Copied, when set, is told each collection's count as soon as it
 	// is copied.
 	Copied func(Count)
+	// Progress, when set, is told the count so far after each batch.
+	Progress func(Count)
 }
 
 // Count is the number of documents copied into one collection.
@@ -148,6 +150,9 @@ func copyCollection(ctx context.Context, src, dst *mongo.Collection, opts Option
 			return copied, fmt.Errorf("write the target after %d documents: %w", copied, err)
 		}
 		copied += int64(len(batch))
+		if opts.Progress != nil {
+			opts.Progress(Count{Collection: dst.Name(), Documents: copied})
+		}
 	}
 	// The count command (not CountDocuments, an aggregation that FerretDB
 	// v1 runs by loading the collection: 20 s and 200 MiB for 100,000

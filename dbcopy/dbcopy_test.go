@@ -79,6 +79,8 @@ func TestBatches(t *testing.T) {
 			dst := connect(t, uri, rec.monitor())
 			dst = dst.Client().Database("copytest_" + strings.ReplaceAll(tt.name, " ", "_"))
 			tt.opts.Collections = []string{"a"}
+			var progress []int
+			tt.opts.Progress = func(c dbcopy.Count) { progress = append(progress, int(c.Documents)) }
 			counts, err := dbcopy.Copy(context.Background(), src, dst, tt.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -88,6 +90,15 @@ func TestBatches(t *testing.T) {
 			}
 			if !slices.Equal(rec.sizes, tt.wantSizes) {
 				t.Errorf("inserts of %v documents, want %v", rec.sizes, tt.wantSizes)
+			}
+			var sums []int
+			total := 0
+			for _, n := range tt.wantSizes {
+				total += n
+				sums = append(sums, total)
+			}
+			if !slices.Equal(progress, sums) {
+				t.Errorf("progress reports %v, want %v", progress, sums)
 			}
 		})
 	}
