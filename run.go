@@ -210,6 +210,9 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 		}
 	}
 	mongoURI := cfg.MongoURI
+	// The embedded database's fast lookups (repository.Lookups); none on
+	// MongoDB, whose indexes serve the same queries.
+	var lookups repository.Lookups
 	out.info.Database = "mongodb " + redactURI(mongoURI)
 	if mongoURI == "" {
 		if !embeddeddb.Available {
@@ -229,6 +232,14 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 			return nil, nil, err
 		}
 		stops = append(stops, func() { out.closeWithin("stop embedded database", db.Stop) })
+		// Closed after the store (stops run in reverse), which uses it.
+		sqlite, err := embeddeddb.OpenLookups(cfg.DataDir, cfg.Database)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		stops = append(stops, func() { _ = sqlite.Close() })
+		lookups = sqlite
 		mongoURI = db.URI()
 		out.info.Database = "embedded FerretDB (SQLite) in " + cfg.DataDir
 	}
@@ -244,6 +255,10 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 		CommandMonitor: telemetry.CombineCommandMonitors(
 			obs.tracing.CommandMonitor(), obs.monitor.CommandMonitor()),
 		PoolMonitor: obs.monitor.PoolMonitor(),
+		Lookups:     lookups,
+		// The data-directory lock makes this process the embedded
+		// database's only writer: its leases can stay in memory.
+		Exclusive: lookups != nil,
 	}, hasher)
 	if err != nil {
 		stop()
