@@ -158,6 +158,7 @@ func openSide(ctx context.Context, cfg config.Config, endpoint, role string, std
 		}
 	}
 	uri, describe := endpoint, redactURI(endpoint)
+	opts := repository.Options{Database: cfg.Database, Timeout: cfg.DBTimeout}
 	if endpoint == embedded {
 		describe = "the embedded database in " + cfg.DataDir
 		if !embeddeddb.Available {
@@ -179,9 +180,17 @@ func openSide(ctx context.Context, cfg config.Config, endpoint, role string, std
 			return nil, nil, fmt.Errorf("%s: %w", role, err)
 		}
 		stops = append(stops, func() { _ = db.Stop(context.WithoutCancel(ctx)) })
+		// The service's own SQLite indexes, which EnsureIndexes creates too.
+		lookups, err := embeddeddb.OpenLookups(cfg.DataDir, cfg.Database)
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("%s: %w", role, err)
+		}
+		stops = append(stops, func() { _ = lookups.Close() })
+		opts.Lookups = lookups
 		uri = db.URI()
 	}
-	store, err := repository.Open(uri, repository.Options{Database: cfg.Database, Timeout: cfg.DBTimeout}, nil)
+	store, err := repository.Open(uri, opts, nil)
 	if err != nil {
 		stop()
 		return nil, nil, fmt.Errorf("%s %s: %w", role, describe, err)

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -198,6 +200,9 @@ func TestMigrateRoundTrip(t *testing.T) {
 		assertServiceIndexes(t, uri)
 	}
 	withEmbedded(t, back, func(uri string) { assertServiceIndexes(t, uri) })
+	if want, got := lookupIndexes(t, src), lookupIndexes(t, back); len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("the service's SQLite indexes after the import: %v, want those of the source: %v", got, want)
+	}
 
 	env := authEnv()
 	env["DATA_DIR"] = back
@@ -274,6 +279,34 @@ func assertServiceIndexes(t *testing.T, uri string) {
 			}
 		}
 	})
+}
+
+// lookupIndexes are the names of the service's own SQLite indexes
+// (embeddeddb.Lookups.Index) in dir.
+func lookupIndexes(t *testing.T, dir string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "osms.sqlite")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'sports_%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names
 }
 
 // TestMigrateRefusesLockedDataDir: while a process holds DATA_DIR's lock (a
