@@ -39,6 +39,9 @@ func (*Lookups) Close() error { return nil }
 // Index fails in a noembed build.
 func (*Lookups) Index(context.Context, string, ...string) error { return ErrNotBuiltIn }
 
+// IndexArray fails in a noembed build.
+func (*Lookups) IndexArray(context.Context, string, string) error { return ErrNotBuiltIn }
+
 // Equal fails in a noembed build.
 func (*Lookups) Equal(context.Context, string, string, any, int) ([]string, error) {
 	return nil, ErrNotBuiltIn

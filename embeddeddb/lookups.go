@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	// The SQLite driver FerretDB itself uses (already linked through it).
 	_ "modernc.org/sqlite"
@@ -31,6 +32,11 @@ import (
 // is FerretDB v1.24's; TestLookupsMatchFerretDB checks it.
 type Lookups struct {
 	db *sql.DB
+
+	mu sync.Mutex
+	// arrays are the array fields IndexArray has indexed in this process's
+	// life, "<collection>.<field>": their triggers and table are current.
+	arrays map[string]string
 }
 
 // OpenLookups opens the SQLite file of database in dataDir, the directory
@@ -52,7 +58,7 @@ func OpenLookups(dataDir, database string) (*Lookups, error) {
 		return nil, fmt.Errorf("embedded lookups: open %s: %w", abs, err)
 	}
 	db.SetMaxOpenConns(4)
-	return &Lookups{db: db}, nil
+	return &Lookups{db: db, arrays: map[string]string{}}, nil
 }
 
 // Close closes the file.
@@ -129,14 +135,78 @@ func (l *Lookups) Equal(ctx context.Context, collection, name string, value any,
 }
 
 // Contains returns the `_id`s of up to limit documents of collection whose
-// array field holds value. It reads every document that has the field: no
-// SQLite index can hold array elements.
+// array field holds value: from the table of IndexArray, or else by reading
+// every document that has the field.
 func (l *Lookups) Contains(ctx context.Context, collection, name string, value any, limit int) ([]string, error) {
 	if !safeName.MatchString(name) {
 		return nil, fmt.Errorf("embedded lookups: field name %q", name)
 	}
+	l.mu.Lock()
+	elements, indexed := l.arrays[collection+"."+name]
+	l.mu.Unlock()
+	if indexed {
+		return l.query(ctx, collection, fmt.Sprintf(`SELECT DISTINCT id FROM %q WHERE value = ? LIMIT ?`, elements), value, limit)
+	}
 	q := `SELECT t._ferretdb_sjson->>'$._id' FROM %q AS t WHERE EXISTS (SELECT 1 FROM json_each(t._ferretdb_sjson, '$.` + name + `') WHERE value = ?) LIMIT ?`
 	return l.ids(ctx, collection, q, value, limit)
+}
+
+// IndexArray indexes the elements of an array field of collection: SQLite
+// cannot index them in the collection's table, so a table of its own,
+// sports_<table>_<field> (element, `_id`), holds them, kept by triggers on
+// the collection's table that run inside FerretDB's own writes. It is
+// rebuilt from the documents each time (the triggers are dropped with the
+// collection's table, the table is not), under one write transaction, so
+// no write of FerretDB's falls between the rebuild and the triggers.
+func (l *Lookups) IndexArray(ctx context.Context, collection, name string) error {
+	if !safeName.MatchString(name) {
+		return fmt.Errorf("embedded lookups: field name %q", name)
+	}
+	table, err := l.table(ctx, collection)
+	if err != nil {
+		return err
+	}
+	elements := "sports_" + table + "_" + name
+	path := "'$." + name + "'"
+	conn, err := l.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("embedded lookups: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fmt.Errorf("embedded lookups: index %s.%s: %w", collection, name, err)
+	}
+	steps := []string{
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %q (value ANY, id TEXT NOT NULL) STRICT`, elements),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (value)`, elements+"_value", elements),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (id)`, elements+"_id", elements),
+		fmt.Sprintf(`DELETE FROM %q`, elements),
+		fmt.Sprintf(`INSERT INTO %q SELECT j.value, t._ferretdb_sjson->>'$._id' FROM %q AS t, json_each(t._ferretdb_sjson, %s) AS j`, elements, table, path),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %q AFTER INSERT ON %q BEGIN
+			INSERT INTO %q SELECT value, new._ferretdb_sjson->>'$._id' FROM json_each(new._ferretdb_sjson, %s); END`,
+			elements+"_insert", table, elements, path),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %q AFTER UPDATE ON %q BEGIN
+			DELETE FROM %q WHERE id = old._ferretdb_sjson->>'$._id';
+			INSERT INTO %q SELECT value, new._ferretdb_sjson->>'$._id' FROM json_each(new._ferretdb_sjson, %s); END`,
+			elements+"_update", table, elements, elements, path),
+		fmt.Sprintf(`CREATE TRIGGER IF NOT EXISTS %q AFTER DELETE ON %q BEGIN
+			DELETE FROM %q WHERE id = old._ferretdb_sjson->>'$._id'; END`,
+			elements+"_delete", table, elements),
+	}
+	for _, q := range steps {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			return fmt.Errorf("embedded lookups: index %s.%s: %w", collection, name, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return fmt.Errorf("embedded lookups: index %s.%s: %w", collection, name, err)
+	}
+	l.mu.Lock()
+	l.arrays[collection+"."+name] = elements
+	l.mu.Unlock()
+	return nil
 }
 
 // After returns the `_id`s of up to limit documents of collection whose
@@ -179,7 +249,12 @@ func (l *Lookups) ids(ctx context.Context, collection, query string, args ...any
 	if err != nil {
 		return nil, err
 	}
-	rows, err := l.db.QueryContext(ctx, fmt.Sprintf(query, table), args...)
+	return l.query(ctx, collection, fmt.Sprintf(query, table), args...)
+}
+
+// query runs a query whose first column is an `_id` and returns them.
+func (l *Lookups) query(ctx context.Context, collection, query string, args ...any) ([]string, error) {
+	rows, err := l.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("embedded lookups in %s: %w", collection, err)
 	}

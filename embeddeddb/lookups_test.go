@@ -94,6 +94,9 @@ func TestLookupsMatchFerretDB(t *testing.T) {
 			if err := s.lookups.Index(ctx, "player", "player_id", "game_id", "lname"); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.lookups.IndexArray(ctx, "player", "officials"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		tests := []struct {
 			name   string
@@ -206,11 +209,47 @@ func TestLookupsMatchFerretDB(t *testing.T) {
 	if ids, err := s.lookups.Equal(ctx, "player", "game_id", int64(77), 1); err != nil || !slices.Equal(ids, []string{"1000"}) {
 		t.Errorf("after an insert through FerretDB the lookup finds %v, %v; want [1000]", ids, err)
 	}
+	// The array's table follows FerretDB's inserts, updates and deletes
+	// (its triggers), and is rebuilt by IndexArray after a restart.
+	if err := s.lookups.IndexArray(ctx, "player", "officials"); err != nil {
+		t.Fatal(err)
+	}
+	contains := func(value int64) []string {
+		t.Helper()
+		ids, err := s.lookups.Contains(ctx, "player", "officials", value, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sorted(ids)
+	}
+	if _, err := coll.InsertOne(ctx, bson.D{{Key: "_id", Value: "1001"}, {Key: "officials", Value: bson.A{int64(501), int64(502)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := contains(502); !slices.Equal(got, []string{"1001"}) {
+		t.Errorf("after an insert, officials holding 502: %v, want [1001]", got)
+	}
+	if _, err := coll.UpdateOne(ctx, bson.D{{Key: "_id", Value: "1001"}}, bson.D{{Key: "$set", Value: bson.D{{Key: "officials", Value: bson.A{int64(503)}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, now := contains(502), contains(503); len(got) != 0 || !slices.Equal(now, []string{"1001"}) {
+		t.Errorf("after an update to [503]: 502 in %v, 503 in %v; want none and [1001]", got, now)
+	}
+	if got := contains(13); !slices.Equal(got, sorted(driverIDs(bson.D{{Key: "officials", Value: int64(13)}}))) {
+		t.Errorf("after a restart and a rebuild, officials holding 13: %v", got)
+	}
+	if _, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: "1001"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := contains(503); len(got) != 0 {
+		t.Errorf("after a delete, officials holding 503: %v, want none", got)
+	}
 	if err := coll.Drop(ctx); err != nil {
 		t.Fatalf("drop the collection: %v", err)
 	}
 	var left int
-	if err := s.lookups.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name LIKE 'sports_%'`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("after a drop, %d of our indexes are left (%v)", left, err)
+	// The indexes and triggers go with the table (the array's own table
+	// stays, and is rebuilt by the next IndexArray).
+	if err := s.lookups.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE tbl_name = ?`, table).Scan(&left); err != nil || left != 0 {
+		t.Errorf("after a drop, %d indexes or triggers of the dropped table are left (%v)", left, err)
 	}
 }

@@ -24,6 +24,8 @@ type Lookups interface {
 	// Index makes the lookups below on fields of collection, and `_id`
 	// equality through the driver, index searches.
 	Index(ctx context.Context, collection string, fields ...string) error
+	// IndexArray makes Contains on an array field an index search.
+	IndexArray(ctx context.Context, collection, field string) error
 	// Equal: up to limit documents whose field equals value.
 	Equal(ctx context.Context, collection, field string, value any, limit int) ([]string, error)
 	// Contains: up to limit documents whose array field holds value.
@@ -34,16 +36,19 @@ type Lookups interface {
 	Count(ctx context.Context, collection string) (int64, error)
 }
 
-// lookupFields are the fields looked up by something other than `_id`, per
-// collection; every collection also gets its `_id` index.
-func (s *Store) lookupFields() map[*mongo.Collection][]string {
-	return map[*mongo.Collection][]string{
-		s.logins:      {"login_id", "username", "role"},
-		s.officials:   {"official_id"},
-		s.players:     {"player_id", "game_id"},
-		s.games:       {"game_id"},
-		s.claims:      nil,
-		s.idempotency: nil,
+// lookedUp are the fields of a collection looked up by something other
+// than `_id` (which every collection's index covers): plain values, and
+// arrays searched for an element.
+type lookedUp struct{ fields, arrays []string }
+
+func (s *Store) lookupFields() map[*mongo.Collection]lookedUp {
+	return map[*mongo.Collection]lookedUp{
+		s.logins:      {fields: []string{"login_id", "username", "role"}},
+		s.officials:   {fields: []string{"official_id"}},
+		s.players:     {fields: []string{"player_id", "game_id"}},
+		s.games:       {fields: []string{"game_id"}, arrays: []string{"officials"}},
+		s.claims:      {},
+		s.idempotency: {},
 	}
 }
 
@@ -57,8 +62,13 @@ func (s *Store) indexLookups(ctx context.Context) error {
 		if err != nil && !(errors.As(err, &ce) && ce.HasErrorCode(namespaceExists)) {
 			return unavailable("create collection "+coll.Name(), err)
 		}
-		if err := s.lookups.Index(ctx, coll.Name(), fields...); err != nil {
+		if err := s.lookups.Index(ctx, coll.Name(), fields.fields...); err != nil {
 			return fmt.Errorf("index lookups of %s: %w", coll.Name(), err)
+		}
+		for _, array := range fields.arrays {
+			if err := s.lookups.IndexArray(ctx, coll.Name(), array); err != nil {
+				return fmt.Errorf("index lookups of %s.%s: %w", coll.Name(), array, err)
+			}
 		}
 	}
 	return nil

@@ -76,7 +76,6 @@ func benchmarkLookupsAt(b *testing.B, n int) {
 	}
 	seedLookups(b, plain, n)
 
-	const officials = 100
 	var added int64 = 10_000_000
 	updates := 0
 	ops := []struct {
@@ -105,7 +104,7 @@ func benchmarkLookupsAt(b *testing.B, n int) {
 		}},
 		{"delete-official-refused", func(s *repository.Store) error {
 			var iu *repository.InUseError
-			if err := s.DeleteOfficial(ctx, officials/2); !errors.As(err, &iu) {
+			if err := s.DeleteOfficial(ctx, lastGamesOfficial); !errors.As(err, &iu) {
 				return fmt.Errorf("delete an official of games: %v, want InUseError", err)
 			}
 			return nil
@@ -163,9 +162,14 @@ func benchmarkLookupsAt(b *testing.B, n int) {
 	run("embedded-default", fast)
 }
 
+// lastGamesOfficial is the official of the last game only (officials 1 to
+// 100 are each in every hundredth game).
+const lastGamesOfficial = 101
+
 // seedLookups inserts n players (a third in games), n logins, n games
-// (each with one of 100 officials) and the officials, as raw documents in
-// batches: the store's own adds would take minutes at 100,000.
+// (each with one of 100 officials, the last with lastGamesOfficial) and the
+// officials, as raw documents in batches: the store's own adds would take
+// minutes at 100,000.
 func seedLookups(b *testing.B, s *repository.Store, n int) {
 	ctx := context.Background()
 	db := s.Client().Database("osms")
@@ -193,12 +197,16 @@ func seedLookups(b *testing.B, s *repository.Store, n int) {
 		return map[string]any{"_id": strconv.Itoa(i), "login_id": int64(i), "username": fmt.Sprintf("user%d", i),
 			"password_hash": "x", "role": "viewer", "version": int64(1)}
 	})
-	insert(repository.OfficialCollection, 100, func(i int) map[string]any {
+	insert(repository.OfficialCollection, lastGamesOfficial, func(i int) map[string]any {
 		return map[string]any{"_id": strconv.Itoa(i), "official_id": int64(i), "fname": "Jo", "lname": "Ref", "age": 40,
 			"birthday": day(1984, 1, 2), "date_started": day(2010, 5, 1), "version": int64(1)}
 	})
 	insert(repository.GameCollection, n, func(i int) map[string]any {
-		return map[string]any{"_id": strconv.Itoa(i), "game_id": int64(i), "name": "Final", "date_start": day(2024, 1, 2), "date_end": day(2024, 1, 3), "officials": []int64{int64(i%100) + 1},
+		officials := []int64{int64(i%100) + 1}
+		if i == n {
+			officials = []int64{lastGamesOfficial} // only the last game: a delete of it reads every game
+		}
+		return map[string]any{"_id": strconv.Itoa(i), "game_id": int64(i), "name": "Final", "date_start": day(2024, 1, 2), "date_end": day(2024, 1, 3), "officials": officials,
 			"version": int64(1)}
 	})
 }
