@@ -202,6 +202,21 @@ func TestInvariantsAcrossInstances(t *testing.T) {
 		c.play(t, invariants.Races(0), 0, rounds, &tally, nil)
 		reportRaces(t, c, &tally)
 	})
+	t.Run("the embedded default", func(t *testing.T) {
+		// One process on its own data directory: the leases in memory and
+		// no re-read under a claim (repository.Options.Exclusive), the
+		// lookups from the SQLite files. Both requests of each race go to
+		// it at the same moment.
+		env := clusterEnv("")
+		env["DATA_DIR"] = t.TempDir()
+		c := &instances{dead: map[int]bool{},
+			client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}}
+		c.procs = append(c.procs, startProcessOf(t, serviceBinary(t), env))
+		awaitReady(t, c.client, c.procs[0].URL)
+		var tally invariants.Tally
+		c.play(t, invariants.Races(0), 0, rounds, &tally, nil)
+		reportRaces(t, c, &tally)
+	})
 	t.Run("one instance killed mid-run", func(t *testing.T) {
 		c := startInstances(t, serviceBinary(t), 3)
 		var tally invariants.Tally

@@ -37,7 +37,7 @@ import (
 // everything stops in reverse order (the spans last, then the log lines).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 1 {
-		return command(ctx, args[1], getenv, stdout)
+		return command(ctx, args[1:], getenv, stdout, stderr)
 	}
 	getenv, cfg, err := loadConfiguration(getenv)
 	if err != nil {
@@ -79,16 +79,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return shutdown(cfg.service, signalled, srv, serveErr, agent, out)
 }
 
-// command runs the sub-command named in args[1].
-func command(ctx context.Context, name string, getenv func(string) string, stdout io.Writer) error {
-	switch name {
+// commands are the binary's, each with its one line of help.
+var commands = [][2]string{
+	{"(none)", "serve the API (configured by the environment and .env)"},
+	{"healthcheck", "ask the local service whether it is ready (the image's HEALTHCHECK)"},
+	{"version", "print the version"},
+	{"migrate", "copy the service's data between the embedded database and MongoDB: " + migrateUsage},
+	{"help", "list these commands (also -h, --help)"},
+}
+
+// command runs the sub-command named in args[0], with the rest as its
+// arguments.
+func command(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	switch args[0] {
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, buildInfo().Version)
 		return nil
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, "usage: sports-service [command]")
+		for _, c := range commands {
+			fmt.Fprintf(stdout, "  %-12s %s\n", c[0], c[1])
+		}
+		return nil
 	}
-	return fmt.Errorf("unknown command %q (want no argument, healthcheck or version)", name)
+	return fmt.Errorf("unknown command %q: `sports-service help` lists the commands", args[0])
 }
 
 // settings are the configurations of the packages that read the
@@ -192,6 +210,9 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 		}
 	}
 	mongoURI := cfg.MongoURI
+	// The embedded database's fast lookups (repository.Lookups); none on
+	// MongoDB, whose indexes serve the same queries.
+	var lookups repository.Lookups
 	out.info.Database = "mongodb " + redactURI(mongoURI)
 	if mongoURI == "" {
 		if !embeddeddb.Available {
@@ -211,6 +232,14 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 			return nil, nil, err
 		}
 		stops = append(stops, func() { out.closeWithin("stop embedded database", db.Stop) })
+		// Closed after the store (stops run in reverse), which uses it.
+		sqlite, err := embeddeddb.OpenLookups(cfg.DataDir, cfg.Database)
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		stops = append(stops, func() { _ = sqlite.Close() })
+		lookups = sqlite
 		mongoURI = db.URI()
 		out.info.Database = "embedded FerretDB (SQLite) in " + cfg.DataDir
 	}
@@ -226,6 +255,10 @@ func openDatabase(ctx context.Context, cfg config.Config, out output, obs observ
 		CommandMonitor: telemetry.CombineCommandMonitors(
 			obs.tracing.CommandMonitor(), obs.monitor.CommandMonitor()),
 		PoolMonitor: obs.monitor.PoolMonitor(),
+		Lookups:     lookups,
+		// The data-directory lock makes this process the embedded
+		// database's only writer: its leases can stay in memory.
+		Exclusive: lookups != nil,
 	}, hasher)
 	if err != nil {
 		stop()
@@ -487,14 +520,20 @@ func ensureIndexes(ctx context.Context, db indexer, logger *slog.Logger, done fu
 	}
 }
 
+// commandConfiguration is the service's configuration, for a command: the
+// environment over .env.
+func commandConfiguration(getenv func(string) string) (config.Config, error) {
+	getenv, err := config.WithDotEnv(getenv, envFile(getenv))
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.Load(getenv)
+}
+
 // healthcheck asks the local service whether it is ready: the container
 // image has no curl, so the binary checks itself.
 func healthcheck(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	getenv, err := config.WithDotEnv(getenv, envFile(getenv))
-	if err != nil {
-		return err
-	}
-	cfg, err := config.Load(getenv)
+	cfg, err := commandConfiguration(getenv)
 	if err != nil {
 		return err
 	}

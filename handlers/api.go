@@ -31,6 +31,7 @@ func (m errorMapper) problem(ctx context.Context, err error) error {
 		ce *repository.ConflictError
 		iu *repository.InUseError
 		pf *repository.PreconditionFailedError
+		tm *repository.TooManyError
 	)
 	switch {
 	case errors.As(err, &ve):
@@ -52,6 +53,10 @@ func (m errorMapper) problem(ctx context.Context, err error) error {
 		return huma.Error409Conflict(iu.Error(), details...)
 	case errors.As(err, &pf):
 		return preconditionFailed(pf)
+	case errors.As(err, &tm):
+		// Refused before any work: the alternative is a 503 after seconds.
+		return huma.Error422UnprocessableEntity(tm.Error(), &huma.ErrorDetail{
+			Location: "query.limit", Message: fmt.Sprintf("required when there are more than %d records", tm.Max)})
 	case errors.Is(err, repository.ErrLastAdmin):
 		return huma.Error409Conflict("the last admin cannot be demoted or deleted; make another login admin first")
 	case errors.Is(err, repository.ErrBadCredentials):
@@ -149,7 +154,8 @@ func registerResource[In, M, P any](api huma.API, em errorMapper, r resource[In,
 		OperationID: "list-" + r.plural, Method: http.MethodGet, Path: base + "/list/all",
 		Summary: "List " + r.plural + " in id order",
 		Description: "Streams every " + r.name + " ordered by id. With `limit`, returns one keyset page: " +
-			"pass the last id you received as `after` to get the next one.",
+			"pass the last id you received as `after` to get the next one. On the embedded database a list " +
+			"without `limit` over more than " + strconv.Itoa(repository.MaxEmbeddedListAll) + " records is refused (422): use pages.",
 		Tags: tags, Errors: append([]int{http.StatusUnprocessableEntity}, commonErrors...),
 	}, r.list)
 

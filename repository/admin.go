@@ -89,6 +89,16 @@ func (s *Store) keepAnotherAdmin(ctx context.Context, id int64) (func(), error) 
 func (s *Store) countAdmins(ctx context.Context, except int64) (int64, error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
+	if s.lookups != nil {
+		if docIDs, err := s.lookups.Equal(ctx, s.logins.Name(), "role", models.RoleAdmin, 2); err == nil {
+			for _, id := range idsOfDocIDs(docIDs) {
+				if id != except {
+					return 1, nil
+				}
+			}
+			return 0, nil
+		}
+	}
 	n, err := s.logins.CountDocuments(ctx, bson.D{{Key: "role", Value: models.RoleAdmin},
 		{Key: "login_id", Value: bson.D{{Key: "$ne", Value: except}}}}, options.Count().SetLimit(1))
 	if err != nil {

@@ -200,7 +200,7 @@ func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, mode 
 	}
 	defer unlock()
 	for n := 0; ; n++ {
-		_, v, err := e.getVersioned(ctx, s, id)
+		first, v, err := e.getVersioned(ctx, s, id)
 		if conditional && errors.Is(err, ErrNotFound) {
 			// RFC 9110 §13.1.1: no current representation, so no tag matches.
 			return &PreconditionFailedError{Kind: e.kind, ID: id, Gone: true}
@@ -217,8 +217,13 @@ func (e entity[M, D]) conditional(ctx context.Context, s *Store, id int64, mode 
 		}
 		if claim != nil {
 			// Read again under the claim: a writer may have moved the
-			// record on between the first read and the claim.
-			cur, now, err := e.getVersioned(ctx, s, id)
+			// record on between the first read and the claim. Not when
+			// this process is the database's only writer: every writer of
+			// the record then holds the local lock taken above.
+			cur, now, err := first, v, error(nil)
+			if !s.exclusive {
+				cur, now, err = e.getVersioned(ctx, s, id)
+			}
 			if err == nil && now == v {
 				err = write(ctx, cur, v, claim)
 				claim.release(ctx)
@@ -252,6 +257,15 @@ const listBatch = 100
 func (e entity[M, D]) list(ctx context.Context, s *Store, q ListQuery, fn func(M) error) error {
 	if q.Limit < 0 || q.Limit > MaxPageSize {
 		return fmt.Errorf("limit %d outside 0..%d", q.Limit, MaxPageSize)
+	}
+	if s.lookups != nil && q.Search == "" {
+		if q.Limit == 0 {
+			if err := e.checkListAll(ctx, s); err != nil {
+				return err
+			}
+		} else if ok, err := e.listByLookup(ctx, s, q, fn); ok {
+			return err
+		}
 	}
 	filter := bson.D{}
 	if q.After > 0 {

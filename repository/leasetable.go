@@ -5,5 +5,10 @@ package repository
 import "go.mongodb.org/mongo-driver/v2/mongo"
 
 // newLeaseTable keeps the leases in the database, where every instance sees
-// them.
-func newLeaseTable(coll *mongo.Collection) leaseTable { return leaseCollection{coll: coll} }
+// them, unless this process is the database's only writer (exclusive).
+func newLeaseTable(coll *mongo.Collection, exclusive bool) leaseTable {
+	if exclusive {
+		return newMemoryLeases()
+	}
+	return leaseCollection{coll: coll}
+}

@@ -166,7 +166,21 @@ func (s *Store) findLoginByUsername(ctx context.Context, username string) (login
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	var d loginDoc
-	err := s.logins.FindOne(ctx, bson.D{{Key: "username", Value: username}}).Decode(&d)
+	filter := bson.D{{Key: "username", Value: username}}
+	if s.lookups != nil {
+		if ids, lerr := s.lookups.Equal(ctx, s.logins.Name(), "username", username, 1); lerr == nil {
+			if len(ids) == 0 {
+				return loginDoc{}, false, nil
+			}
+			// By `_id` alone (FerretDB's only index search); the login may
+			// have been deleted, or renamed, since the lookup.
+			filter = bson.D{{Key: "_id", Value: ids[0]}}
+		}
+	}
+	err := s.logins.FindOne(ctx, filter).Decode(&d)
+	if err == nil && d.Username != username {
+		err = mongo.ErrNoDocuments
+	}
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return loginDoc{}, false, nil
 	}
@@ -267,7 +281,7 @@ func (s *Store) UpdateOfficial(ctx context.Context, id int64, p models.OfficialP
 // DeleteOfficial removes an official that no game refers to.
 func (s *Store) DeleteOfficial(ctx context.Context, id int64) error {
 	return s.officialEntity().delete(ctx, s, id, func(ctx context.Context, _ models.Official) (func(), error) {
-		return nil, s.unreferenced(ctx, "official", id, s.games, "game_id", "game", bson.D{{Key: "officials", Value: id}})
+		return nil, s.unreferenced(ctx, "official", id, s.games, "game_id", "game", referrersQuery{field: "officials", value: id, array: true})
 	})
 }
 
@@ -418,7 +432,7 @@ func (s *Store) UpdateGame(ctx context.Context, id int64, p models.GamePatch) (m
 // DeleteGame removes a game that no player takes part in.
 func (s *Store) DeleteGame(ctx context.Context, id int64) error {
 	return s.gameEntity().delete(ctx, s, id, func(ctx context.Context, _ models.Game) (func(), error) {
-		return nil, s.unreferenced(ctx, "game", id, s.players, "player_id", "player", bson.D{{Key: "game_id", Value: id}})
+		return nil, s.unreferenced(ctx, "game", id, s.players, "player_id", "player", referrersQuery{field: "game_id", value: id})
 	})
 }
 
@@ -515,13 +529,13 @@ func storedVersion(ctx context.Context, s *Store, coll *mongo.Collection, kind s
 
 // unreferenced runs under a delete's claim on kind/id: it waits until no
 // writer still pins the record, then refuses the delete with *InUseError if a
-// record of coll (filter) refers to it.
-func (s *Store) unreferenced(ctx context.Context, kind string, id int64, coll *mongo.Collection, idField, referrerKind string, filter bson.D) error {
+// record of coll (q) refers to it.
+func (s *Store) unreferenced(ctx context.Context, kind string, id int64, coll *mongo.Collection, idField, referrerKind string, q referrersQuery) error {
 	name := fmt.Sprintf("%s %d", kind, id)
 	if err := s.leases.waitUnpinned(ctx, recordKey(kind, id), name, time.Now().Add(s.waitLimit())); err != nil {
 		return err
 	}
-	found, err := referrers(ctx, s, coll, idField, referrerKind, filter)
+	found, err := referrers(ctx, s, coll, idField, referrerKind, q)
 	if err != nil {
 		return err
 	}
@@ -534,11 +548,34 @@ func (s *Store) unreferenced(ctx context.Context, kind string, id int64, coll *m
 // maxReferrers bounds how many referrers a conflict names.
 const maxReferrers = 10
 
-// referrers names up to maxReferrers records of coll matching filter.
-func referrers(ctx context.Context, s *Store, coll *mongo.Collection, idField, kind string, filter bson.D) ([]string, error) {
+// referrersQuery selects the records that refer to value through field (an
+// array of references when array is set).
+type referrersQuery struct {
+	field string
+	value int64
+	array bool
+}
+
+// referrers names up to maxReferrers records of coll matching q.
+func referrers(ctx context.Context, s *Store, coll *mongo.Collection, idField, kind string, q referrersQuery) ([]string, error) {
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	cur, err := coll.Find(ctx, filter, options.Find().
+	if s.lookups != nil {
+		find := s.lookups.Equal
+		if q.array {
+			find = s.lookups.Contains
+		}
+		// The records' `_id` is their id (docID): no document to read.
+		if docIDs, err := find(ctx, coll.Name(), q.field, q.value, maxReferrers); err == nil {
+			names := make([]string, 0, len(docIDs))
+			for _, id := range idsOfDocIDs(docIDs) {
+				names = append(names, fmt.Sprintf("%s %d", kind, id))
+			}
+			return names, nil
+		}
+	}
+	// A query on an array field matches the arrays that hold the value.
+	cur, err := coll.Find(ctx, bson.D{{Key: q.field, Value: q.value}}, options.Find().
 		SetProjection(bson.D{{Key: idField, Value: 1}}).SetLimit(maxReferrers))
 	if err != nil {
 		return nil, unavailable("find referrers in "+coll.Name(), err)

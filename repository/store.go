@@ -31,6 +31,14 @@ type Options struct {
 	MaxPoolSize    uint64
 	CommandMonitor *event.CommandMonitor
 	PoolMonitor    *event.PoolMonitor
+	// Lookups serves the queries by a field other than `_id` on the
+	// embedded database (lookups.go); nil on MongoDB.
+	Lookups Lookups
+	// Exclusive says that no other process writes the database: the
+	// embedded one, whose data directory this process holds locked. The
+	// leases (lease.go) are then kept in memory; otherwise in the database,
+	// where every instance sees them.
+	Exclusive bool
 }
 
 // PasswordHasher is what the store needs of password hashing.
@@ -58,6 +66,10 @@ type Store struct {
 	// (references, the last admin) across every instance sharing the
 	// database: lease.go, docs/concurrency.md.
 	leases *leases
+	// lookups: see Options.Lookups.
+	lookups Lookups
+	// exclusive: see Options.Exclusive.
+	exclusive bool
 }
 
 // Open connects to uri. It does not wait for the server: the first call, or
@@ -95,8 +107,10 @@ func Open(uri string, opts Options, hasher PasswordHasher) (*Store, error) {
 		games:       db.Collection(GameCollection),
 		claims:      db.Collection(VersionClaimCollection),
 		idempotency: db.Collection(IdempotencyCollection),
+		lookups:     opts.Lookups,
+		exclusive:   opts.Exclusive,
 	}
-	s.leases = &leases{table: newLeaseTable(s.claims), stale: LeaseStale(opts.Timeout), call: s.call}
+	s.leases = &leases{table: newLeaseTable(s.claims, opts.Exclusive), stale: LeaseStale(opts.Timeout), call: s.call}
 	return s, nil
 }
 
@@ -115,7 +129,8 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Client() *mongo.Client { return s.client }
 
 // EnsureIndexes creates the unique indexes on every id and on username, and
-// the indexes behind reference checks. It is idempotent.
+// the indexes behind reference checks; with Lookups, theirs too. It is
+// idempotent.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 4*s.timeout)
 	defer cancel()
@@ -138,6 +153,9 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 				return unavailable("create indexes on "+coll.Name(), err)
 			}
 		}
+	}
+	if s.lookups != nil {
+		return s.indexLookups(ctx)
 	}
 	return nil
 }

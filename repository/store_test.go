@@ -3,8 +3,12 @@ package repository_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,19 +19,26 @@ import (
 	"github.com/osms/sports-service/repository"
 )
 
-// newStore opens a Store on a fresh embedded FerretDB.
+// newStore opens a Store on a fresh embedded FerretDB, with its lookups and
+// its leases in memory (as the service runs it on the embedded default).
 func newStore(t testing.TB) *repository.Store {
 	t.Helper()
-	db, err := embeddeddb.Start(t.TempDir(), slog.New(slog.NewTextHandler(testWriter(t), nil)))
+	dir := t.TempDir()
+	db, err := embeddeddb.Start(dir, slog.New(slog.NewTextHandler(testWriter(t), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Stop(context.Background()) })
+	lookups, err := embeddeddb.OpenLookups(dir, "osms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = lookups.Close() })
 	hasher, err := password.NewHasher(password.Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := repository.Open(db.URI(), repository.Options{Database: "osms", Timeout: 5 * time.Second}, hasher)
+	s, err := repository.Open(db.URI(), repository.Options{Database: "osms", Timeout: 5 * time.Second, Lookups: lookups, Exclusive: true}, hasher)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,3 +216,76 @@ func TestConcurrentCreatesStoreEachIDOnce(t *testing.T) {
 }
 
 func testWriter(testing.TB) io.Writer { return io.Discard }
+
+// On the embedded database a list with no limit over more than
+// MaxEmbeddedListAll records is refused before any work (FerretDB would sort
+// them all in memory, past DB_TIMEOUT); keyset pages of any size still work,
+// in id order, through the lookups.
+func TestEmbeddedListAllRefusedAboveTheLimit(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	players := s.Client().Database("osms").Collection(repository.PlayerCollection)
+	n := repository.MaxEmbeddedListAll + 1
+	docs := make([]any, 0, n)
+	for i := n; i >= 1; i-- { // inserted in reverse: the order must come from the ids
+		docs = append(docs, map[string]any{"_id": strconv.Itoa(i), "player_id": int64(i), "fname": "Ann", "lname": "Lee"})
+	}
+	if _, err := players.InsertMany(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	var tooMany *repository.TooManyError
+	err := s.ListPlayers(ctx, repository.ListQuery{}, func(models.Player) error { return nil })
+	if !errors.As(err, &tooMany) || tooMany.Count != int64(n) || !strings.Contains(err.Error(), "?limit=") {
+		t.Fatalf("list/all of %d players: %v, want a TooManyError that counts them and points to keyset pages", n, err)
+	}
+	for _, q := range []repository.ListQuery{{Limit: 100}, {Limit: 100, After: 5000}, {Limit: 1000, After: int64(n) - 3}} {
+		var got []int64
+		if err := s.ListPlayers(ctx, q, func(p models.Player) error { got = append(got, p.PlayerID); return nil }); err != nil {
+			t.Fatalf("page %+v: %v", q, err)
+		}
+		want := []int64{}
+		for id := q.After + 1; id <= int64(n) && len(want) < q.Limit; id++ {
+			want = append(want, id)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("page %+v: %d players from %v, want %d from %v", q, len(got), first(got), len(want), first(want))
+		}
+	}
+}
+
+func first(ids []int64) any {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return ids[0]
+}
+
+// TestExclusiveConditionalWrites: on the embedded default (leases in memory,
+// no re-read under a claim: Options.Exclusive) conditional writes of one
+// version sent at the same moment still succeed once: the local lock on the
+// record is the guarantee there, since no other process writes the database.
+func TestExclusiveConditionalWrites(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	writers := make([]*repository.Store, 12)
+	for i := range writers {
+		writers[i] = s
+	}
+	for id := int64(1); id <= 20; id++ {
+		if _, err := s.CreatePlayer(ctx, player(id)); err != nil {
+			t.Fatal(err)
+		}
+		vctx, v := repository.WithVersionSink(ctx)
+		if _, err := s.GetPlayer(vctx, id); err != nil {
+			t.Fatal(err)
+		}
+		ok, errs := atOnce(t, writers, repository.ErrPreconditionFailed, func(i int, s *repository.Store) error {
+			name := fmt.Sprintf("Writer%d", i)
+			_, err := s.UpdatePlayer(repository.WithIfMatch(ctx, v.Value), id, models.PlayerPatch{LastName: &name})
+			return err
+		})
+		if ok != 1 {
+			t.Fatalf("player %d: %d conditional writes of one version succeeded (%v), want 1", id, ok, errs)
+		}
+	}
+}

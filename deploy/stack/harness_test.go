@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -233,6 +234,34 @@ func (s *stack) restore(t testing.TB) {
 	s.waitFor(t, "the gateway answers /health/ready after restoring the stack", time.Minute, func() bool {
 		return s.get(t, "/health/ready").status == http.StatusOK
 	})
+	if len(surplus) > 0 {
+		// The gateway re-resolves "app" every resolver valid= period; until
+		// then it still lists the stopped instances. A GET that meets one
+		// goes on to the next server (proxy_next_upstream), but a POST is
+		// not retried and would get 504 after the connect timeout. In
+		// production the SHUTDOWN_DELAY covers that period; stopQuickly
+		// skipped it, so wait it out here.
+		time.Sleep(s.gatewayDNSValidity(t))
+	}
+}
+
+// gatewayDNSValidity is how long the gateway keeps a resolved address of
+// "app": the valid= of nginx.conf's resolver, plus a second.
+func (s *stack) gatewayDNSValidity(t testing.TB) time.Duration {
+	t.Helper()
+	conf, err := os.ReadFile(filepath.Join(s.root, "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*resolver\s[^;]*\bvalid=(\d+[smh])`).FindSubmatch(conf)
+	if m == nil {
+		t.Fatal("nginx.conf has no resolver ... valid=: the gateway's DNS cache time is unknown")
+	}
+	d, err := time.ParseDuration(string(m[1]))
+	if err != nil {
+		t.Fatalf("nginx.conf resolver valid=%s: %v", m[1], err)
+	}
+	return d + time.Second
 }
 
 // shutdownDelay is the app's SHUTDOWN_DELAY in the compose file: how long an

@@ -175,6 +175,7 @@ func testMongoRestart(t *testing.T, s *stack) {
 		{http.MethodPost, "/ch11/player/add", player(newID(), 0, "Unstored")},
 	} {
 		a := s.request(t, nil, r.method, r.path, r.body)
+		t.Logf("%s %s with mongo stopped: %d in %s", r.method, r.path, a.status, a.took.Round(10*time.Millisecond))
 		expect(t, r.method+" "+r.path+" with mongo stopped", a, http.StatusServiceUnavailable)
 		if limit := dbTimeout + 3*time.Second; a.took > limit {
 			t.Errorf("%s %s with mongo stopped took %s, want under DB_TIMEOUT + 3s = %s", r.method, r.path, a.took, limit)
@@ -186,8 +187,15 @@ func testMongoRestart(t *testing.T, s *stack) {
 
 	start := time.Now()
 	s.mustCompose(t, "start", "mongo")
+	var last answer
+	defer func() {
+		if t.Failed() {
+			t.Logf("the last answer to GET /ch11/player/get/%d: %s", id, last)
+		}
+	}()
 	s.waitFor(t, "the API reads the stored player again", 2*time.Minute, func() bool {
-		return s.get(t, fmt.Sprintf("/ch11/player/get/%d", id)).status == http.StatusOK
+		last = s.get(t, fmt.Sprintf("/ch11/player/get/%d", id))
+		return last.status == http.StatusOK
 	})
 	t.Logf("the API read the stored player again %s after `docker compose start mongo` began", time.Since(start).Round(100*time.Millisecond))
 

@@ -37,7 +37,16 @@ func TestStack(t *testing.T) {
 		{"sigterm", testSigterm},
 		{"volume", testVolume},
 	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, s) })
+		t.Run(tc.name, func(t *testing.T) {
+			// The state when the check failed, before its cleanup restores
+			// the stack (deferred calls run before cleanups, on t.Fatal too).
+			defer func() {
+				if t.Failed() {
+					s.dumpState(t)
+				}
+			}()
+			tc.run(t, s)
+		})
 	}
 }
 
