@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -395,5 +396,23 @@ func stdoutProvider(t *testing.T, vars map[string]string) (*Provider, *bytes.Buf
 func TestCanonicalRequestIDHeader(t *testing.T) {
 	if got := http.CanonicalHeaderKey(HeaderRequestID); got != canonicalRequestIDHeader {
 		t.Fatalf("canonical form of %s is %s, the constant says %s", HeaderRequestID, got, canonicalRequestIDHeader)
+	}
+}
+
+// The preset trace id goes to the request's server span only: a root span
+// started later under the same context begins a trace of its own.
+func TestPresetTraceIDOnce(t *testing.T) {
+	root := &rootTraceContext{Context: context.Background(), id: newTraceID()}
+	var ids presetTraceIDs
+	first, _ := ids.NewIDs(root)
+	second, _ := ids.NewIDs(root)
+	if first != root.id {
+		t.Fatalf("first root span's trace %s, preset %s", first, root.id)
+	}
+	if second == root.id || !second.IsValid() {
+		t.Fatalf("second root span's trace %s, preset %s", second, root.id)
+	}
+	if other, _ := ids.NewIDs(context.Background()); other == root.id || !other.IsValid() {
+		t.Fatalf("trace %s without a preset", other)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -37,14 +38,16 @@ func samplerFromEnv(getenv func(string) string) sdktrace.Sampler {
 	}
 }
 
-// presetTraceIDs is the SDK's ID generator: random ids, except that a root
-// span started under withRootTraceID gets the trace id decided there, the
-// one its sampling decision was made for.
+// presetTraceIDs is the SDK's ID generator: random ids, except that the
+// first root span started under a rootTraceContext (the request's server
+// span) gets the trace id decided there, the one its sampling decision was
+// made for. Any later root span under the same context (trace.WithNewRoot)
+// gets a trace of its own, as it would without this.
 type presetTraceIDs struct{}
 
 func (presetTraceIDs) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
-	if preset, ok := ctx.Value(rootTraceIDKey{}).(*trace.TraceID); ok {
-		return *preset, newSpanID()
+	if root, ok := ctx.Value(rootTraceIDKey{}).(*rootTraceContext); ok && root.used.CompareAndSwap(false, true) {
+		return root.id, newSpanID()
 	}
 	return newTraceID(), newSpanID()
 }
@@ -77,12 +80,13 @@ type rootTraceIDKey struct{}
 // in one allocation (context.WithValue would box the id in a second).
 type rootTraceContext struct {
 	context.Context
-	id trace.TraceID
+	id   trace.TraceID
+	used atomic.Bool // the id has been given to a span
 }
 
 func (c *rootTraceContext) Value(key any) any {
 	if _, ok := key.(rootTraceIDKey); ok {
-		return &c.id
+		return c
 	}
 	return c.Context.Value(key)
 }
