@@ -59,6 +59,10 @@ func scenarioTrivial(ctx context.Context, s *suite) error {
 	if err != nil {
 		return err
 	}
+	// In-process first, while no server competes for the cores.
+	if err := profileTrivialChain(ctx, s); err != nil {
+		return err
+	}
 	var jaeger *jaegerProc
 	defer func() { jaeger.stop() }()
 	// Observability off first; the variants with it on follow once the

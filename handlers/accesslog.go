@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -79,6 +80,49 @@ type jsonAccessLog struct {
 	spanIDs SpanIDs
 	now     func() time.Time
 	buffers sync.Pool
+	// second is the formatted second of the latest line (timeStamp).
+	second atomic.Pointer[formattedSecond]
+}
+
+// formattedSecond is one second of RFC 3339 time, split around the
+// fraction: "2026-12-07T21:23:11" and "Z" (or "+01:00").
+type formattedSecond struct {
+	unix           int64
+	zoneOffset     int
+	upToSeconds    []byte
+	zoneDesignator []byte
+}
+
+// appendTime appends t as t.AppendFormat(b, time.RFC3339Nano) does.
+// Formatting the date, the time of day and the zone cost more than the rest
+// of the line; they change once a second, so they are formatted once a
+// second, and only the fraction per line.
+func (l *jsonAccessLog) appendTime(b []byte, t time.Time) []byte {
+	_, offset := t.Zone()
+	sec := l.second.Load()
+	if sec == nil || sec.unix != t.Unix() || sec.zoneOffset != offset {
+		sec = &formattedSecond{unix: t.Unix(), zoneOffset: offset,
+			upToSeconds:    t.AppendFormat(nil, "2006-01-02T15:04:05"),
+			zoneDesignator: t.AppendFormat(nil, "Z07:00")}
+		l.second.Store(sec)
+	}
+	b = append(b, sec.upToSeconds...)
+	if ns := t.Nanosecond(); ns != 0 {
+		// Nine digits, then the trailing zeros dropped, as the ".999999999"
+		// of RFC3339Nano does.
+		var digits [10]byte
+		digits[0] = '.'
+		for i := 9; i > 0; i-- {
+			digits[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for digits[n-1] == '0' {
+			n--
+		}
+		b = append(b, digits[:n]...)
+	}
+	return append(b, sec.zoneDesignator...)
 }
 
 func (l *jsonAccessLog) Log(ctx context.Context, r AccessRecord) {
@@ -100,7 +144,7 @@ func (l *jsonAccessLog) Log(ctx context.Context, r AccessRecord) {
 
 func (l *jsonAccessLog) appendLine(ctx context.Context, b []byte, level slog.Level, r AccessRecord) []byte {
 	b = append(b, `{"time":"`...)
-	b = l.now().AppendFormat(b, time.RFC3339Nano)
+	b = l.appendTime(b, l.now())
 	b = append(b, `","level":"`...)
 	b = append(b, level.String()...)
 	b = append(b, `","msg":"request","method":`...)

@@ -130,3 +130,31 @@ func BenchmarkAccessLog(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestAccessLogTimeIsRFC3339Nano: the cached second and the per-line
+// fraction give time.RFC3339Nano's text, across seconds, zones and
+// fractions with and without trailing zeros, in the order the lines come.
+func TestAccessLogTimeIsRFC3339Nano(t *testing.T) {
+	base := time.Date(2026, 12, 7, 21, 23, 11, 0, time.UTC)
+	plusOne := time.FixedZone("CET", 3600)
+	minusHalf := time.FixedZone("NST", -(3*3600 + 1800))
+	times := []time.Time{
+		base,
+		base.Add(1),
+		base.Add(120 * time.Millisecond),
+		base.Add(999999999),
+		base.Add(time.Second + 5000),
+		base.Add(time.Second + 5000).In(plusOne), // the same second, another zone
+		base.Add(time.Second).In(minusHalf),
+		time.Date(1, 1, 1, 0, 0, 0, 100, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 10, plusOne),
+		base.Add(time.Hour).Local(),
+	}
+	l := &jsonAccessLog{}
+	for _, at := range times {
+		got := string(l.appendTime(nil, at))
+		if want := at.Format(time.RFC3339Nano); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", at, got, want)
+		}
+	}
+}

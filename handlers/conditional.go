@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,6 +18,21 @@ import (
 // recordPath matches the operations on one record and on adding one, whose
 // answers carry an ETag: /ch11/{kind}/{op}[/{id}].
 var recordPath = regexp.MustCompile(`^/ch11/(login|official|player|game)/(add|get|update|delete)(/|$)`)
+
+// recordKinds are recordPath's kinds, each with the slash after it.
+var recordKinds = [...]string{"login/", "official/", "player/", "game/"}
+
+// recordOperation is recordPath.FindStringSubmatch(path), without running
+// the expression on the paths that cannot match: every request passes here,
+// and the regular expression was 3.5 % of the trivial route's in-process
+// CPU (issue #27).
+func recordOperation(path string) []string {
+	rest, ok := strings.CutPrefix(path, "/ch11/")
+	if !ok || !slices.ContainsFunc(recordKinds[:], func(kind string) bool { return strings.HasPrefix(rest, kind) }) {
+		return nil
+	}
+	return recordPath.FindStringSubmatch(path)
+}
 
 // entityTag is one entity-tag of RFC 9110 §8.8.3: an optional W/ and a
 // quoted string of etagc characters (no quote, no control, no space).
@@ -97,7 +113,7 @@ func strongVersions(tags []entityTag) []int64 {
 //     requireIfMatch, answer 428.
 func conditionalRequests(requireIfMatch bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		m := recordPath.FindStringSubmatch(c.Request.URL.Path)
+		m := recordOperation(c.Request.URL.Path)
 		if m == nil {
 			c.Next()
 			return

@@ -115,3 +115,19 @@ func FuzzIdempotencyKey(f *testing.F) {
 		}
 	})
 }
+
+// recordOperation answers what the regular expression answers, also for the
+// paths it skips the expression for.
+func TestRecordOperation(t *testing.T) {
+	paths := []string{
+		"/ch11/player/get/1", "/ch11/player/add", "/ch11/login/update/7", "/ch11/game/delete/3", "/ch11/official/get",
+		"/ch11/player/getx/1", "/ch11/player/", "/ch11/players/get/1", "/ch11/flask/index", "/ch11/", "/ch11",
+		"/health/live", "/", "", "/ch11/django/admin/player/add", "/x/ch11/player/get/1", "/ch11/gamer/get/1",
+	}
+	for _, p := range paths {
+		got, want := recordOperation(p), recordPath.FindStringSubmatch(p)
+		if !slices.Equal(got, want) {
+			t.Errorf("recordOperation(%q) = %q, the expression %q", p, got, want)
+		}
+	}
+}

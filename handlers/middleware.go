@@ -2,14 +2,11 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/osms/sports-service/internal/clientip"
 )
 
 // RequestIDHeader carries the request id in and out.
@@ -27,8 +25,13 @@ type requestIDKey struct{}
 
 // RequestIDFrom returns the request id stored in ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	switch v := ctx.Value(requestIDKey{}).(type) {
+	case *requestScope: // requestContext's
+		return v.id
+	case string: // context.WithValue(ctx, requestIDKey{}, id)
+		return v
+	}
+	return ""
 }
 
 // LogHandler adds the request id of the record's context to every log line
@@ -66,29 +69,33 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func newRequestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // requestContext accepts the caller's X-Request-ID or makes one, echoes it,
 // and stores it in the request context together with the request's deadline
 // (REQUEST_TIMEOUT; database calls also have their own): one copy of the
 // request instead of one per value.
+// The deadline's timer is armed only if something waits on it
+// (requestScope).
 func requestContext(timeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader(RequestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
+		// The canonical form of RequestIDHeader: Get and Set would
+		// canonicalise it, allocating, on every request.
+		id := ""
+		if v := c.Request.Header[canonicalRequestIDHeader]; len(v) > 0 {
+			id = v[0]
 		}
-		c.Header(RequestIDHeader, id)
-		ctx, cancel := context.WithTimeout(context.WithValue(c.Request.Context(), requestIDKey{}, id), timeout)
-		defer cancel()
-		c.Request = c.Request.WithContext(ctx)
+		if !validRequestID(id) {
+			id = "" // newRequestScope makes one
+		}
+		scope := newRequestScope(c.Request.Context(), id, timeout)
+		defer scope.end()
+		c.Writer.Header()[canonicalRequestIDHeader] = scope.idHeader[:]
+		c.Request = c.Request.WithContext(scope)
 		c.Next()
 	}
 }
+
+// canonicalRequestIDHeader is RequestIDHeader as net/http stores it.
+const canonicalRequestIDHeader = "X-Request-Id"
 
 // routeOf is the route template of the request; unmatched paths share one
 // name so they cannot blow up log or metric cardinality.
@@ -113,22 +120,9 @@ func accessLog(log AccessLog) gin.HandlerFunc {
 			Duration: time.Since(start),
 			BytesIn:  max(c.Request.ContentLength, 0),
 			BytesOut: max(c.Writer.Size(), 0),
-			ClientIP: clientIP(c),
+			ClientIP: clientip.Of(c),
 		})
 	}
-}
-
-// clientIP is gin's ClientIP, which trusts X-Forwarded-For and X-Real-IP
-// only from the configured proxies, without its address parsing when neither
-// header is present and the peer's address is therefore the answer.
-func clientIP(c *gin.Context) string {
-	h := c.Request.Header
-	if len(h["X-Forwarded-For"]) == 0 && len(h["X-Real-Ip"]) == 0 {
-		if host, _, err := net.SplitHostPort(c.Request.RemoteAddr); err == nil {
-			return host
-		}
-	}
-	return c.ClientIP()
 }
 
 // recoverPanics turns a panic into a 500 problem and a log line with the

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 )
@@ -15,11 +16,22 @@ const maxPlainDetail = 512
 // (http.Error, http.NotFound: "404 page not found") become RFC 9457 problem
 // documents like the rest of the service's. Errors the application writes
 // as JSON or HTML are its own, kept as the original's clients expect them.
+//
+// The wrappers are reused (every request to a mount needs one, and a
+// handler may not use its writer after it returns); one left behind by a
+// panic is simply not reused.
 func problemErrors(h http.Handler) http.Handler {
+	var writers sync.Pool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pw := &plainErrorWriter{ResponseWriter: w}
+		pw, _ := writers.Get().(*plainErrorWriter)
+		if pw == nil {
+			pw = new(plainErrorWriter)
+		}
+		*pw = plainErrorWriter{ResponseWriter: w}
 		h.ServeHTTP(pw, r)
 		pw.finish(r)
+		*pw = plainErrorWriter{} // drop the references to this request
+		writers.Put(pw)
 	})
 }
 

@@ -111,6 +111,10 @@ func NewRouter(o Options) *gin.Engine {
 	r.ContextWithFallback = true
 	// Only the gateway's X-Forwarded-For is trusted, and only from loopback
 	// and private networks, where the gateway runs.
+	// gin's own list, canonical: ClientIP (gin-metrics calls it on every
+	// request) looks each name up, and "X-Real-IP" was canonicalised, an
+	// allocation, every time.
+	r.RemoteIPHeaders = []string{"X-Forwarded-For", "X-Real-Ip"}
 	_ = r.SetTrustedProxies([]string{"127.0.0.0/8", "::1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"})
 
 	// The request id and deadline, then the security headers, come first so

@@ -11,6 +11,7 @@ package legacy
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -42,14 +43,33 @@ type prefixKey struct{}
 
 // WithPrefix returns ctx carrying p; Mount does this for every request.
 func WithPrefix(ctx context.Context, p Prefix) context.Context {
-	return context.WithValue(ctx, prefixKey{}, p)
+	return &prefixContext{Context: ctx, prefix: p}
+}
+
+// prefixContext is context.WithValue(ctx, prefixKey{}, p) in one allocation
+// instead of two (the node and p boxed in an interface): it is made for
+// every request to a mounted application.
+type prefixContext struct {
+	context.Context
+	prefix Prefix
+	// url is Mount's copy of the request's URL, which it allocates here.
+	url url.URL
+}
+
+func (c *prefixContext) Value(key any) any {
+	if _, ok := key.(prefixKey); ok {
+		return &c.prefix // a pointer: returning the struct would box it on every lookup
+	}
+	return c.Context.Value(key)
 }
 
 // PrefixFrom returns the prefix Mount stored in ctx, or the zero Prefix (an
 // application served at the root) when there is none.
 func PrefixFrom(ctx context.Context) Prefix {
-	p, _ := ctx.Value(prefixKey{}).(Prefix)
-	return p
+	if p, ok := ctx.Value(prefixKey{}).(*Prefix); ok {
+		return *p
+	}
+	return Prefix{}
 }
 
 // Mount serves app under mount (e.g. "/ch11/flask"): requests for mount or
@@ -75,14 +95,16 @@ func Mount(mount string, app http.Handler) http.Handler {
 			http.Redirect(w, r, target, http.StatusMovedPermanently)
 			return
 		}
-		r2 := r.WithContext(WithPrefix(r.Context(), p))
-		u := *r.URL
+		// The context and the copy of the URL share one allocation.
+		ctx := &prefixContext{Context: r.Context(), prefix: p, url: *r.URL}
+		r2 := r.WithContext(ctx)
+		u := &ctx.url
 		u.Path = rest
 		u.RawPath = ""
 		if raw, ok := strip(r.URL.RawPath, mount); ok && r.URL.RawPath != "" {
 			u.RawPath = raw
 		}
-		r2.URL = &u
+		r2.URL = u
 		app.ServeHTTP(w, r2)
 	})
 }
@@ -93,8 +115,9 @@ func strip(path, mount string) (string, bool) {
 	if path == mount {
 		return "/", true
 	}
-	if rest, ok := strings.CutPrefix(path, mount+"/"); ok {
-		return "/" + rest, true
+	// path[len(mount):] is the rest with its slash: no concatenation.
+	if len(path) > len(mount) && path[len(mount)] == '/' && strings.HasPrefix(path, mount) {
+		return path[len(mount):], true
 	}
 	return "", false
 }

@@ -32,10 +32,13 @@ type ginMonitorSettings struct {
 // ginMonitor is what the process-wide monitor offers to each Metrics.
 type ginMonitor struct {
 	settings ginMonitorSettings
-	// interceptor is gin-metrics' middleware, which records the request
-	// after the handlers ran.
-	interceptor gin.HandlerFunc
-	inFlight    *ginmetrics.Metric
+	// recorder records the request after the handlers ran, in gin-metrics'
+	// series (requestRecorder), and counts the requests in flight.
+	recorder *requestRecorder
+	// libraryInterceptor is gin-metrics' own middleware, which recorder
+	// replaces on the request path; its test checks that the two record
+	// the same.
+	libraryInterceptor gin.HandlerFunc
 }
 
 var (
@@ -86,9 +89,12 @@ func newGinMonitor(settings ginMonitorSettings) (*ginMonitor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", metricInFlight, err)
 	}
-	return &ginMonitor{
-		settings:    settings,
-		interceptor: catcher.Handlers[0],
-		inFlight:    monitor.GetMetric(metricInFlight),
-	}, nil
+	recorder, err := newRequestRecorder(func(name string) (string, []string, []float64) {
+		m := monitor.GetMetric(name)
+		return m.Description, m.Labels, m.Buckets
+	}, settings)
+	if err != nil {
+		return nil, err
+	}
+	return &ginMonitor{settings: settings, recorder: recorder, libraryInterceptor: catcher.Handlers[0]}, nil
 }

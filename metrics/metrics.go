@@ -74,7 +74,7 @@ func New(cfg Config) (*Metrics, error) {
 // template (gin's FullPath, "" for requests that matched no route), never
 // by raw path.
 func (m *Metrics) Use(engine *gin.Engine) {
-	engine.Use(m.trackInFlight, m.gin.interceptor, normalizeMethod)
+	engine.Use(m.trackInFlight, m.gin.recorder.record, normalizeMethod)
 	engine.GET(m.cfg.Path, gin.WrapH(m.Handler()))
 }
 
@@ -94,10 +94,10 @@ func (m *Metrics) trackInFlight(c *gin.Context) {
 		return
 	}
 	method := c.Request.Method
-	labels := []string{c.FullPath(), httpmethod.Normalize(method)}
-	_ = m.gin.inFlight.Add(labels, 1) // fails only for a non-gauge metric
+	inFlight := m.gin.recorder.inFlightOf(c.FullPath(), httpmethod.Normalize(method))
+	inFlight.Inc()
 	defer func() {
-		_ = m.gin.inFlight.Add(labels, -1)
+		inFlight.Dec()
 		c.Request.Method = method
 	}()
 	c.Next()

@@ -315,3 +315,104 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestRecorderRecordsAsGinMetrics sends the same requests through an engine
+// with gin-metrics' own interceptor and through one with requestRecorder,
+// and compares what each added to every gin-metrics series: the same
+// series, the same counts.
+func TestRecorderRecordsAsGinMetrics(t *testing.T) {
+	m, err := New(testConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	engineWith := func(interceptor gin.HandlerFunc) *gin.Engine {
+		engine := gin.New()
+		engine.Use(m.trackInFlight, interceptor, normalizeMethod)
+		engine.GET(m.cfg.Path, gin.WrapH(m.Handler()))
+		engine.GET("/recorder/players/:id", func(c *gin.Context) { c.String(http.StatusOK, "player") })
+		engine.POST("/recorder/players", func(c *gin.Context) { c.String(http.StatusCreated, "created") })
+		engine.GET("/recorder/fail", func(c *gin.Context) { c.String(http.StatusInternalServerError, "fail") })
+		engine.GET("/recorder/empty", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+		return engine
+	}
+	requests := []struct {
+		method, path, body string
+	}{
+		{http.MethodGet, "/recorder/players/1", ""},
+		{http.MethodGet, "/recorder/players/2", ""},
+		{http.MethodPost, "/recorder/players", `{"name":"x"}`},
+		{http.MethodGet, "/recorder/fail", ""},
+		{http.MethodGet, "/recorder/empty", ""},
+		{http.MethodGet, "/recorder/no/such/route", ""},
+		{http.MethodDelete, "/recorder/players/1", ""},
+		{"BREW", "/recorder/players/1", ""},
+		{http.MethodGet, "/metrics", ""},
+	}
+	// Each engine gets client addresses that no filter has seen, some of
+	// them twice: the visitor counts must agree too.
+	run := func(engine *gin.Engine) map[string]float64 {
+		before := ginSeries(t, engine)
+		prefix := fmt.Sprintf("10.%d.%d.", rand.IntN(256), rand.IntN(256))
+		for i, r := range requests {
+			for _, client := range []int{i, i, i + 100} {
+				req := httptest.NewRequest(r.method, r.path, strings.NewReader(r.body))
+				req.RemoteAddr = prefix + fmt.Sprint(client) + ":40000"
+				engine.ServeHTTP(httptest.NewRecorder(), req)
+			}
+		}
+		after := ginSeries(t, engine)
+		added := map[string]float64{}
+		for series, v := range after {
+			if d := v - before[series]; d != 0 {
+				added[series] = d
+			}
+		}
+		return added
+	}
+	library := run(engineWith(m.gin.libraryInterceptor))
+	ours := run(engineWith(m.gin.recorder.record))
+	if len(library) == 0 {
+		t.Fatal("gin-metrics recorded nothing")
+	}
+	for series, want := range library {
+		if got := ours[series]; got != want {
+			t.Errorf("%s: recorder added %v, gin-metrics %v", series, got, want)
+		}
+	}
+	for series, got := range ours {
+		if _, ok := library[series]; !ok {
+			t.Errorf("%s: recorder added %v, gin-metrics nothing", series, got)
+		}
+	}
+}
+
+// ginSeries is every gin_* series by name and labels: counters' values and
+// histograms' sample counts (their durations differ run to run).
+func ginSeries(t *testing.T, engine http.Handler) map[string]float64 {
+	t.Helper()
+	families, _ := scrape(t, engine)
+	series := map[string]float64{}
+	for name, f := range families {
+		if !strings.HasPrefix(name, "gin_") || name == metricInFlight {
+			continue
+		}
+		for _, metric := range f.Metric {
+			key := name + labelString(metric.Label)
+			switch {
+			case metric.Counter != nil:
+				series[key] = metric.Counter.GetValue()
+			case metric.Histogram != nil:
+				series[key] = float64(metric.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return series
+}
+
+func labelString(labels []*dto.LabelPair) string {
+	var b strings.Builder
+	for _, l := range labels {
+		fmt.Fprintf(&b, " %s=%q", l.GetName(), l.GetValue())
+	}
+	return b.String()
+}

@@ -54,9 +54,11 @@ const (
 // Config is what this service decides about tracing. Everything else the
 // OpenTelemetry SDK reads itself from the process environment, as every
 // OpenTelemetry SDK does: the OTLP endpoint, protocol, headers, TLS and
-// compression (otlptracehttp or otlptracegrpc, by the protocol), the
-// sampler (sdktrace), the batch settings (the batch span processor) and the
-// resource (resource.WithFromEnv).
+// compression (otlptracehttp or otlptracegrpc, by the protocol), the batch
+// settings (the batch span processor) and the resource
+// (resource.WithFromEnv). The sampler is read by both: the middleware asks
+// it before otelgin builds a span (sampledFirst), so New builds it from the
+// same variables with the SDK's meaning (samplerFromEnv).
 type Config struct {
 	// Exporter is one of ExporterNone, ExporterStdout, ExporterJaeger,
 	// ExporterOTLP.

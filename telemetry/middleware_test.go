@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -227,17 +228,7 @@ func TestSDKReadsTheEnvironment(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			vars := map[string]string{"TRACING_EXPORTER": "stdout"}
-			maps.Copy(vars, tt.vars)
-			cfg, err := LoadConfig(env(t, vars))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out bytes.Buffer
-			p, err := New(t.Context(), cfg, "v1", &out)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, out := stdoutProvider(t, tt.vars)
 			if p.ServiceName() != tt.wantService {
 				t.Errorf("ServiceName() = %q, want %q", p.ServiceName(), tt.wantService)
 			}
@@ -254,7 +245,7 @@ func TestSDKReadsTheEnvironment(t *testing.T) {
 				}
 			}
 			var spans []exported
-			for dec := json.NewDecoder(&out); dec.More(); {
+			for dec := json.NewDecoder(out); dec.More(); {
 				var sp exported
 				if err := dec.Decode(&sp); err != nil {
 					t.Fatalf("stdout export is not JSON spans: %v\n%s", err, out.String())
@@ -288,5 +279,140 @@ func TestSDKReadsTheEnvironment(t *testing.T) {
 	}
 	if _, err := New(t.Context(), Config{Exporter: ExporterStdout}, "v1", nil); err == nil {
 		t.Error("stdout exporter without a writer accepted")
+	}
+}
+
+func TestTraceIDHeader(t *testing.T) {
+	cases := []trace.TraceID{
+		{},
+		{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+	}
+	for _, id := range cases {
+		got := traceIDHeader(id)
+		if len(got) != 1 || got[0] != id.String() {
+			t.Errorf("traceIDHeader(%s) = %q", id, got)
+		}
+	}
+}
+
+// TestSampledFirst: with an exporter, the middleware asks the sampler before
+// otelgin; a request is exported exactly when the SDK's sampler says so for
+// the trace id the client sees in X-Trace-Id (its own parent's, or a new
+// one), and the spans that are exported are otelgin's.
+func TestSampledFirst(t *testing.T) {
+	const parentTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	ratio := func(r float64) func(id trace.TraceID, parent string) bool {
+		return func(id trace.TraceID, _ string) bool {
+			return sdktrace.TraceIDRatioBased(r).ShouldSample(sdktrace.SamplingParameters{TraceID: id}).Decision == sdktrace.RecordAndSample
+		}
+	}
+	tests := []struct {
+		name        string
+		vars        map[string]string
+		traceparent string
+		// exported says whether the request with this trace id and
+		// incoming traceparent is to be exported.
+		exported func(id trace.TraceID, traceparent string) bool
+	}{
+		{"always_off", map[string]string{"OTEL_TRACES_SAMPLER": "always_off"}, "", func(trace.TraceID, string) bool { return false }},
+		{"always_on", map[string]string{"OTEL_TRACES_SAMPLER": "always_on"}, "", func(trace.TraceID, string) bool { return true }},
+		{"ratio 0.5", map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"}, "", ratio(0.5)},
+		{"parent-based ratio 0.5, root", map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"}, "", ratio(0.5)},
+		{"parent-based ratio 0, sampled parent", map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"},
+			"00-" + parentTrace + "-00f067aa0ba902b7-01", func(trace.TraceID, string) bool { return true }},
+		{"parent-based always on, unsampled parent", map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_always_on"},
+			"00-" + parentTrace + "-00f067aa0ba902b7-00", func(trace.TraceID, string) bool { return false }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, out := stdoutProvider(t, tt.vars)
+			engine := newTestEngine(p, map[string]gin.HandlerFunc{"/games/:id": func(c *gin.Context) { c.Status(http.StatusOK) }})
+			want := map[string]bool{}
+			for range 64 {
+				req := httptest.NewRequest(http.MethodGet, "/games/1", nil)
+				if tt.traceparent != "" {
+					req.Header.Set("traceparent", tt.traceparent)
+				}
+				w := httptest.NewRecorder()
+				engine.ServeHTTP(w, req)
+				id, err := trace.TraceIDFromHex(w.Header().Get(HeaderTraceID))
+				if err != nil {
+					t.Fatalf("X-Trace-Id %q: %v", w.Header().Get(HeaderTraceID), err)
+				}
+				if tt.traceparent != "" && id.String() != parentTrace {
+					t.Fatalf("X-Trace-Id %s, the parent's trace is %s", id, parentTrace)
+				}
+				if tt.exported(id, tt.traceparent) {
+					want[id.String()] = true
+				}
+			}
+			if err := p.Shutdown(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for dec := json.NewDecoder(out); dec.More(); {
+				var sp struct {
+					Name        string
+					SpanContext struct{ TraceID string }
+					Attributes  []struct{ Key string }
+				}
+				if err := dec.Decode(&sp); err != nil {
+					t.Fatalf("stdout export is not JSON spans: %v", err)
+				}
+				if sp.Name != "GET /games/:id" || len(sp.Attributes) == 0 {
+					t.Errorf("exported span %q with %d attributes: not otelgin's", sp.Name, len(sp.Attributes))
+				}
+				got[sp.SpanContext.TraceID] = true
+			}
+			if tt.traceparent == "" && !maps.Equal(got, want) {
+				t.Fatalf("exported traces %v, want %v", got, want)
+			}
+			if tt.traceparent != "" && len(got) != len(want) {
+				t.Fatalf("exported traces %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// stdoutProvider is New's provider exporting to the returned buffer, with
+// the variables vars set as the service would read them.
+func stdoutProvider(t *testing.T, vars map[string]string) (*Provider, *bytes.Buffer) {
+	t.Helper()
+	all := map[string]string{"TRACING_EXPORTER": "stdout"}
+	maps.Copy(all, vars)
+	cfg, err := LoadConfig(env(t, all))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	p, err := New(t.Context(), cfg, "v1", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, &out
+}
+
+func TestCanonicalRequestIDHeader(t *testing.T) {
+	if got := http.CanonicalHeaderKey(HeaderRequestID); got != canonicalRequestIDHeader {
+		t.Fatalf("canonical form of %s is %s, the constant says %s", HeaderRequestID, got, canonicalRequestIDHeader)
+	}
+}
+
+// The preset trace id goes to the request's server span only: a root span
+// started later under the same context begins a trace of its own.
+func TestPresetTraceIDOnce(t *testing.T) {
+	root := &rootTraceContext{Context: context.Background(), id: newTraceID()}
+	var ids presetTraceIDs
+	first, _ := ids.NewIDs(root)
+	second, _ := ids.NewIDs(root)
+	if first != root.id {
+		t.Fatalf("first root span's trace %s, preset %s", first, root.id)
+	}
+	if second == root.id || !second.IsValid() {
+		t.Fatalf("second root span's trace %s, preset %s", second, root.id)
+	}
+	if other, _ := ids.NewIDs(context.Background()); other == root.id || !other.IsValid() {
+		t.Fatalf("trace %s without a preset", other)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 
 	"go.opentelemetry.io/otel/exporters/jaeger"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -40,7 +41,10 @@ type Provider struct {
 	// exportsNothing: every span is unsampled (ExporterNone), so the
 	// instrumentation may skip what only a recorded span would use.
 	exportsNothing bool
-	serviceName    string
+	// sampler is the SDK's sampler when something is exported; nil: the
+	// SDK's own, which the middleware does not ask first.
+	sampler     sdktrace.Sampler
+	serviceName string
 }
 
 // New builds the tracer provider that cfg describes. version is the
@@ -71,12 +75,15 @@ func New(ctx context.Context, cfg Config, version string, stdout io.Writer) (*Pr
 	if err != nil {
 		return nil, fmt.Errorf("create %s trace exporter: %w", cfg.Exporter, err)
 	}
-	// The sampler (OTEL_TRACES_SAMPLER, _ARG) and the batch settings
-	// (OTEL_BSP_*) are read by the SDK. Not WithBlocking: a full queue drops
-	// spans instead of stalling the request that ends them.
+	// The batch settings (OTEL_BSP_*) are read by the SDK. Not
+	// WithBlocking: a full queue drops spans instead of stalling the
+	// request that ends them. The sampler and the ids: see sampledFirst.
+	p.sampler = samplerFromEnv(os.Getenv)
 	p.sdk = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithBatcher(exporter),
+		sdktrace.WithSampler(p.sampler),
+		sdktrace.WithIDGenerator(presetTraceIDs{}),
 	)
 	return p, nil
 }

@@ -1,4 +1,4 @@
-package handlers
+package clientip
 
 import (
 	"net/http"
@@ -8,9 +8,9 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// clientIP takes its shortcut only when gin would answer the peer's address
+// Of takes its shortcut only when gin would answer the peer's address
 // anyway; with a forwarding header it defers to gin's trusted-proxy rules.
-func TestClientIP(t *testing.T) {
+func TestOf(t *testing.T) {
 	tests := []struct {
 		name, remote string
 		header       map[string]string
@@ -27,7 +27,7 @@ func TestClientIP(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got string
-	r.GET("/", func(c *gin.Context) { got = clientIP(c) })
+	r.GET("/", func(c *gin.Context) { got = Of(c) })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -37,7 +37,7 @@ func TestClientIP(t *testing.T) {
 			}
 			r.ServeHTTP(httptest.NewRecorder(), req)
 			if got != tt.want {
-				t.Errorf("clientIP = %q, want %q", got, tt.want)
+				t.Errorf("Of = %q, want %q", got, tt.want)
 			}
 		})
 	}
