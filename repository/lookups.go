@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 )
 
@@ -124,21 +123,16 @@ func (e entity[M, D]) listByLookup(ctx context.Context, s *Store, q ListQuery, f
 	}
 	// One after the other: reading a page's records at once was slower
 	// (FerretDB's work per read is CPU, and the cores are few).
-	for _, id := range ids {
-		gctx, cancel := s.call(ctx)
-		raw, err := e.coll.FindOne(gctx, bson.D{{Key: "_id", Value: id}}).Raw()
-		cancel()
-		if errors.Is(err, mongo.ErrNoDocuments) {
+	for _, id := range idsOfDocIDs(ids) {
+		m, _, err := e.getVersioned(ctx, s, id)
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
 			continue // deleted since the lookup
 		}
 		if err != nil {
-			return true, unavailable("list "+e.kind, err)
+			return true, err
 		}
-		var d D
-		if err := bson.Unmarshal(raw, &d); err != nil {
-			return true, fmt.Errorf("decode %s: %w", e.kind, err)
-		}
-		if err := fn(e.fromDoc(d)); err != nil {
+		if err := fn(m); err != nil {
 			return true, err
 		}
 	}
